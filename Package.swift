@@ -1,0 +1,36 @@
+// swift-tools-version:6.0
+// Ferry: an MPI runtime in Swift. Layers (imports only go downward), see shared DESIGN.md §3:
+//   CFerryShims -> FerryCore -> FerrySys -> {FerryPMI, FerryDatatype, FerryReduce, FerryShm}
+//   -> FerryCollectives -> FerryRuntime -> MPI (Swift API); FerryLaunch -> ferry (CLI).
+import PackageDescription
+
+let optimize: [SwiftSetting] = [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]
+
+let package = Package(
+    name: "Ferry",
+    products: [
+        .library(name: "MPI", targets: ["MPI"]),
+        .executable(name: "ferry", targets: ["ferry"]),
+    ],
+    targets: [
+        .target(name: "CFerryShims"),
+        .target(name: "FerryCore", dependencies: ["CFerryShims"]),
+        .target(name: "FerrySys", dependencies: ["FerryCore", "CFerryShims"]),
+        .target(name: "FerryPMI", dependencies: ["FerryCore"]),
+        .target(name: "FerryDatatype", dependencies: ["FerryCore"]),
+        .target(name: "FerryReduce", dependencies: ["FerryCore"]),
+        .target(name: "FerryCollectives", dependencies: ["FerryCore", "FerryReduce"]),
+        .target(name: "FerryShm", dependencies: ["FerrySys"]),
+        .target(name: "FerryRuntime",
+                dependencies: ["FerryCore", "FerrySys", "FerryPMI", "FerryDatatype", "FerryReduce",
+                               "FerryCollectives", "FerryShm"]),
+        .target(name: "MPI", dependencies: ["FerryRuntime"]),
+        .target(name: "FerryLaunch", dependencies: ["FerryPMI", "FerryCore"]),
+        .executableTarget(name: "ferry", dependencies: ["FerryLaunch"]),
+        .testTarget(name: "FerryCoreTests", dependencies: ["FerryCore", "FerrySys", "FerryShm"]),
+        .testTarget(name: "FerryPMITests", dependencies: ["FerryPMI", "FerryLaunch"]),
+        .testTarget(name: "FerryDatatypeTests", dependencies: ["FerryDatatype"]),
+        .testTarget(name: "FerryReduceTests", dependencies: ["FerryReduce"]),
+        .testTarget(name: "FerryCollectivesTests", dependencies: ["FerryCollectives"]),
+    ]
+)
