@@ -3,9 +3,6 @@
  * Swift optimizer inlines it into the hot paths. */
 #ifndef FERRY_SHIMS_H
 #define FERRY_SHIMS_H
-#ifndef _GNU_SOURCE
-#define _GNU_SOURCE
-#endif
 #include <stdint.h>
 #include <stddef.h>
 #include <errno.h>
@@ -56,7 +53,7 @@ static inline int ferry_futex_wake(volatile uint32_t *addr, int count) {
 static inline long ferry_vm_read(int pid, void *local, size_t len, uint64_t remote) {
     struct iovec l = { local, len };
     struct iovec r = { (void *)(uintptr_t)remote, len };
-    ssize_t n = process_vm_readv(pid, &l, 1, &r, 1, 0);
+    long n = syscall(SYS_process_vm_readv, pid, &l, 1UL, &r, 1UL, 0UL);
     return n < 0 ? -errno : (long)n;
 }
 
