@@ -27,6 +27,7 @@ let package = Package(
         .target(name: "MPI", dependencies: ["FerryRuntime"]),
         .target(name: "FerryLaunch", dependencies: ["FerryPMI", "FerryCore"]),
         .executableTarget(name: "ferry", dependencies: ["FerryLaunch"]),
+        .executableTarget(name: "pingpong", dependencies: ["FerryRuntime"], path: "Tests/Programs/pingpong"),
         .testTarget(name: "FerryCoreTests", dependencies: ["FerryCore", "FerrySys", "FerryShm"]),
         .testTarget(name: "FerryPMITests", dependencies: ["FerryPMI", "FerryLaunch"]),
         .testTarget(name: "FerryDatatypeTests", dependencies: ["FerryDatatype"]),

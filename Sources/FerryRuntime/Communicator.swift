@@ -1,0 +1,52 @@
+// Communicators: a group (and for intercommunicators a remote group), a context id agreed by
+// all members, a name, attributes, an error handler and an optional topology.
+import FerryCore
+
+/// What happens when an MPI call on a communicator fails.
+public enum ErrorHandler: @unchecked Sendable {
+    case fatal
+    case returnCodes
+    /// A user handler; receives the communicator and the error code.
+    case user((Communicator, Int32) -> Void)
+}
+
+/// A communication context.
+public final class Communicator: @unchecked Sendable {
+    /// Context id: point-to-point messages carry `contextID * 4`, collectives `contextID * 4 + 1`.
+    public let contextID: UInt32
+    public let group: Group
+    /// The remote group of an intercommunicator; nil for intracommunicators.
+    public let remoteGroup: Group?
+    public var name: String
+    public var errorHandler: ErrorHandler = .fatal
+    /// Attribute values by keyval.
+    var attributes: [Int32: UnsafeMutableRawPointer?] = [:]
+    /// Cartesian / graph / dist-graph topology, if any (later issue).
+    public var topology: AnyObject?
+    /// True for MPI_COMM_WORLD and MPI_COMM_SELF (never freed).
+    public let isPredefined: Bool
+    /// Hint for intercomm merge and similar: true for the group that passed `high`.
+    var isFreed = false
+
+    @inline(__always) public var pointToPointContext: UInt32 { contextID &* 4 }
+    @inline(__always) public var collectiveContext: UInt32 { contextID &* 4 &+ 1 }
+
+    init(contextID: UInt32, group: Group, remoteGroup: Group? = nil, name: String = "", isPredefined: Bool = false) {
+        self.contextID = contextID
+        self.group = group
+        self.remoteGroup = remoteGroup
+        self.name = name
+        self.isPredefined = isPredefined
+    }
+
+    public var rank: Int32 { group.rank }
+    public var size: Int { group.size }
+    public var isInter: Bool { remoteGroup != nil }
+    /// Size of the group that point-to-point ranks refer to.
+    public var peerCount: Int { (remoteGroup ?? group).size }
+
+    /// World rank of point-to-point peer `r` (remote group for intercommunicators).
+    @inline(__always) public func worldRank(ofPeer r: Int32) -> Int32 {
+        (remoteGroup ?? group).worldRanks[Int(r)]
+    }
+}

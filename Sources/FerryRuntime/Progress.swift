@@ -1,0 +1,430 @@
+// The progress engine: drains incoming rings, runs the eager / rendezvous protocol state
+// machines, and pushes queued outgoing work into free cells. A transport that has no free
+// cell says so ("no resource"); the queue here keeps the order, per destination.
+import FerryCore
+import FerryShm
+import FerryDatatype
+import CFerryShims
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// One unit of outgoing work towards one destination.
+enum SendItem {
+    /// All fragments of an eager message (slot index).
+    case eager(Int32)
+    /// The request-to-send of a rendezvous message.
+    case requestToSend(Int32)
+    /// The data chunks of a pipelined rendezvous, after clear-to-send.
+    case stream(Int32)
+    /// A protocol control cell (clear to send, finish).
+    case control(CellKind, senderRequest: UInt64, receiverRequest: UInt64)
+}
+
+/// FIFO of outgoing work for one destination.
+struct SendQueue {
+    var items: ContiguousArray<SendItem> = []
+    var head = 0
+    @inline(__always) var isEmpty: Bool { head == items.count }
+    @inline(__always) mutating func append(_ i: SendItem) { items.append(i) }
+    @inline(__always) mutating func popFirst() {
+        head += 1
+        if head == items.count { items.removeAll(keepingCapacity: true); head = 0 }
+    }
+}
+
+extension Runtime {
+    // MARK: polling
+
+    /// Runs one round of progress. Returns true if anything moved.
+    /// - Note: caller holds the lock.
+    @discardableResult
+    func progress() -> Bool {
+        var did = false
+        if let node {
+            let me = Int(worldRank)
+            let limit = tunables.shmRingCells
+            for p in 0..<worldSize where p != me {
+                var n = 0
+                while n < limit, let h = node.peek(from: p) {
+                    handleCell(h, from: Int32(p))
+                    node.release(from: p, h)
+                    n += 1
+                }
+                if n > 0 { did = true }
+            }
+        }
+        if !busyDestinations.isEmpty { did = pushAll() || did }
+        return did
+    }
+
+    @inline(__always)
+    func markBusy(_ dest: Int32) {
+        if sendQueues[Int(dest)].isEmpty { busyDestinations.append(dest) }
+    }
+
+    func enqueue(_ item: SendItem, to dest: Int32) {
+        markBusy(dest)
+        sendQueues[Int(dest)].append(item)
+        _ = push(dest)
+        if sendQueues[Int(dest)].isEmpty, let i = busyDestinations.firstIndex(of: dest) {
+            busyDestinations.remove(at: i)
+        }
+    }
+
+    private func pushAll() -> Bool {
+        var did = false
+        var i = 0
+        while i < busyDestinations.count {
+            let d = busyDestinations[i]
+            if push(d) { did = true }
+            if sendQueues[Int(d)].isEmpty { busyDestinations.remove(at: i) } else { i += 1 }
+        }
+        return did
+    }
+
+    /// Pushes as much of `dest`'s queue as its ring has room for. True if anything was written.
+    private func push(_ dest: Int32) -> Bool {
+        guard let node else { return false }
+        var did = false
+        let payloadMax = node.layout.payloadBytesPerCell
+        while !sendQueues[Int(dest)].isEmpty {
+            let item = sendQueues[Int(dest)].items[sendQueues[Int(dest)].head]
+            switch item {
+            case .control(let kind, let s, let r):
+                guard let h = node.reserve(to: Int(dest)) else { return did }
+                h.pointee.kind = kind.rawValue
+                h.pointee.flags = 0
+                h.pointee.length = 0
+                h.pointee.senderRequest = s
+                h.pointee.receiverRequest = r
+                node.publish(to: Int(dest), h)
+                did = true
+            case .requestToSend(let i):
+                if requests.slots[Int(i)].phase == .done { break }   // cancelled before it left
+                guard let h = node.reserve(to: Int(dest)) else { return did }
+                let s = requests.slots[Int(i)]
+                fillEnvelope(h, s, kind: .requestToSend)
+                h.pointee.length = 0
+                h.pointee.total = UInt64(s.bytes)
+                h.pointee.senderRequest = requests.id(i).wire
+                h.pointee.address = s.datatype!.isContiguous && s.bytes > 0
+                    ? UInt64(UInt(bitPattern: s.buffer! + s.datatype!.trueLowerBound)) : 0
+                node.publish(to: Int(dest), h)
+                requests.slots[Int(i)].phase = .awaitingRendezvous
+                did = true
+            case .eager(let i):
+                if requests.slots[Int(i)].phase == .done { break }   // cancelled before it left
+                while true {
+                    guard let h = node.reserve(to: Int(dest)) else { return did }
+                    let s = requests.slots[Int(i)]
+                    let offset = s.progressBytes
+                    let n = min(s.bytes - offset, payloadMax)
+                    if offset == 0 {
+                        fillEnvelope(h, s, kind: .eager)
+                        h.pointee.total = UInt64(s.bytes)
+                        h.pointee.senderRequest = requests.id(i).wire
+                    } else {
+                        h.pointee.kind = CellKind.eagerContinuation.rawValue
+                    }
+                    h.pointee.length = UInt32(n)
+                    if n > 0 { packOut(s, offset: offset, into: UnsafeMutableRawPointer(h) + cellHeaderBytes, bytes: n) }
+                    node.publish(to: Int(dest), h)
+                    did = true
+                    requests.slots[Int(i)].progressBytes = offset + n
+                    if offset + n == s.bytes { break }
+                }
+                if requests.slots[Int(i)].mode == .synchronous {
+                    requests.slots[Int(i)].phase = .awaitingAck
+                } else {
+                    requests.slots[Int(i)].phase = .done
+                    complete(i)
+                }
+            case .stream(let i):
+                while true {
+                    let s = requests.slots[Int(i)]
+                    if s.progressBytes == s.bytes { break }
+                    guard let h = node.reserve(to: Int(dest)) else { return did }
+                    let n = min(s.bytes - s.progressBytes, min(payloadMax, tunables.pipelineChunkBytes))
+                    h.pointee.kind = CellKind.data.rawValue
+                    h.pointee.length = UInt32(n)
+                    h.pointee.offset = UInt64(s.progressBytes)
+                    h.pointee.receiverRequest = s.remoteRequest
+                    packOut(s, offset: s.progressBytes, into: UnsafeMutableRawPointer(h) + cellHeaderBytes, bytes: n)
+                    node.publish(to: Int(dest), h)
+                    did = true
+                    requests.slots[Int(i)].progressBytes += n
+                }
+                requests.slots[Int(i)].phase = .done
+                complete(i)
+            }
+            sendQueues[Int(dest)].popFirst()
+        }
+        return did
+    }
+
+    @inline(__always)
+    private func fillEnvelope(_ h: UnsafeMutablePointer<CellHeader>, _ s: RequestSlot, kind: CellKind) {
+        h.pointee.kind = kind.rawValue
+        h.pointee.flags = s.mode == .synchronous ? CellFlags.synchronous : 0
+        h.pointee.context = s.context
+        h.pointee.source = s.comm!.rank
+        h.pointee.tag = s.tag
+    }
+
+    /// Copies packed bytes [offset, offset+n) of a send's data to `dst`.
+    @inline(__always)
+    func packOut(_ s: RequestSlot, offset: Int, into dst: UnsafeMutableRawPointer, bytes n: Int) {
+        let t = s.datatype!
+        if t.isContiguous {
+            memcpy(dst, s.buffer! + t.trueLowerBound + offset, n)
+        } else {
+            t.pack(from: UnsafeRawPointer(s.buffer), count: s.count, packedOffset: offset, into: dst, bytes: n)
+        }
+    }
+
+    /// Copies `n` packed bytes at message offset `offset` into a receive's buffer, dropping
+    /// what does not fit (the truncation error is reported in the status).
+    @inline(__always)
+    func unpackIn(_ i: Int32, from src: UnsafeRawPointer, bytes n: Int, at offset: Int) {
+        let s = requests.slots[Int(i)]
+        guard offset < s.bytes else { return }
+        let m = min(n, s.bytes - offset)
+        guard m > 0 else { return }
+        let t = s.datatype!
+        if t.isContiguous {
+            memcpy(s.buffer! + t.trueLowerBound + offset, src, m)
+        } else {
+            t.unpack(from: src, bytes: m, into: s.buffer, count: s.count, packedOffset: offset)
+        }
+    }
+
+    // MARK: incoming cells
+
+    private func handleCell(_ h: UnsafeMutablePointer<CellHeader>, from p: Int32) {
+        let payload = UnsafeRawPointer(h) + cellHeaderBytes
+        guard let kind = CellKind(rawValue: h.pointee.kind) else {
+            reportCorrupt("unknown cell kind \(h.pointee.kind) from rank \(p)")
+            return
+        }
+        switch kind {
+        case .eager:
+            arriveEager(context: h.pointee.context, source: h.pointee.source, tag: h.pointee.tag, from: p,
+                        total: Int(h.pointee.total), synchronous: h.pointee.flags & CellFlags.synchronous != 0,
+                        senderRequest: h.pointee.senderRequest, chunk: payload, length: Int(h.pointee.length))
+        case .eagerContinuation:
+            arriveContinuation(from: p, chunk: payload, length: Int(h.pointee.length))
+        case .requestToSend:
+            arriveRequestToSend(context: h.pointee.context, source: h.pointee.source, tag: h.pointee.tag, from: p,
+                                total: Int(h.pointee.total), synchronous: h.pointee.flags & CellFlags.synchronous != 0,
+                                senderRequest: h.pointee.senderRequest, address: h.pointee.address)
+        case .clearToSend:
+            guard let i = requests.validate(RequestID(wire: h.pointee.senderRequest)) else {
+                reportCorrupt("clear-to-send for an unknown request from rank \(p)"); return
+            }
+            requests.slots[Int(i)].remoteRequest = h.pointee.receiverRequest
+            requests.slots[Int(i)].phase = .streaming
+            enqueue(.stream(i), to: p)
+        case .data:
+            guard let i = requests.validate(RequestID(wire: h.pointee.receiverRequest)) else {
+                reportCorrupt("data for an unknown request from rank \(p)"); return
+            }
+            let n = Int(h.pointee.length)
+            unpackIn(i, from: payload, bytes: n, at: Int(h.pointee.offset))
+            requests.slots[Int(i)].progressBytes += n
+            if requests.slots[Int(i)].progressBytes >= requests.slots[Int(i)].messageBytes { completeReceive(i) }
+        case .finish:
+            handleFinish(h.pointee.senderRequest, from: p)
+        }
+    }
+
+    func handleFinish(_ wire: UInt64, from p: Int32) {
+        guard let i = requests.validate(RequestID(wire: wire)) else {
+            reportCorrupt("finish for an unknown request from rank \(p)"); return
+        }
+        requests.slots[Int(i)].phase = .done
+        complete(i)
+    }
+
+    func reportCorrupt(_ what: String) {
+        let msg = "ferry: rank \(worldRank): ignoring malformed protocol data: \(what)\n"
+        _ = msg.withCString { write(2, $0, strlen($0)) }
+    }
+
+    /// Sends a control cell, or handles it at once when the peer is this process.
+    func sendControl(_ kind: CellKind, to p: Int32, senderRequest: UInt64, receiverRequest: UInt64 = 0) {
+        if p == worldRank {
+            if kind == .finish { handleFinish(senderRequest, from: p) }
+            return
+        }
+        enqueue(.control(kind, senderRequest: senderRequest, receiverRequest: receiverRequest), to: p)
+    }
+
+    // MARK: matching
+
+    @inline(__always)
+    func findPosted(context: UInt32, source: Int32, tag: Int32) -> Int32? {
+        var k = 0
+        while k < posted.count {
+            let i = posted[k]
+            let s = requests.slots[Int(i)]
+            if s.context == context && (s.peer == source || s.peer == MPIConstant.anySource)
+                && (s.tag == tag || s.tag == MPIConstant.anyTag) {
+                posted.remove(at: k)
+                return i
+            }
+            k += 1
+        }
+        return nil
+    }
+
+    /// Records the envelope of the matched message in a receive.
+    @inline(__always)
+    func beginReceive(_ i: Int32, source: Int32, tag: Int32, from p: Int32, total: Int) {
+        requests.slots[Int(i)].status.source = source
+        requests.slots[Int(i)].status.tag = tag
+        requests.slots[Int(i)].worldPeer = p
+        requests.slots[Int(i)].messageBytes = total
+        requests.slots[Int(i)].progressBytes = 0
+    }
+
+    func arriveEager(context: UInt32, source: Int32, tag: Int32, from p: Int32, total: Int, synchronous: Bool,
+                     senderRequest: UInt64, chunk: UnsafeRawPointer, length: Int) {
+        if let i = findPosted(context: context, source: source, tag: tag) {
+            beginReceive(i, source: source, tag: tag, from: p, total: total)
+            unpackIn(i, from: chunk, bytes: length, at: 0)
+            requests.slots[Int(i)].progressBytes = length
+            if synchronous { sendControl(.finish, to: p, senderRequest: senderRequest) }
+            if length >= total { completeReceive(i) } else { inflight[Int(p)] = .request(i) }
+            return
+        }
+        let data = UnsafeMutableRawPointer.allocate(byteCount: max(total, 1), alignment: 16)
+        if length > 0 { memcpy(data, chunk, length) }
+        let id = nextUnexpectedID
+        nextUnexpectedID += 1
+        unexpected[id] = UnexpectedMessage(context: context, source: source, tag: tag, fromWorld: p, total: total,
+                                           data: data, received: length, isRendezvous: false,
+                                           synchronous: synchronous, senderRequest: senderRequest, address: 0)
+        unexpectedOrder.append(id)
+        if length < total { inflight[Int(p)] = .unexpected(id) }
+    }
+
+    private func arriveContinuation(from p: Int32, chunk: UnsafeRawPointer, length: Int) {
+        switch inflight[Int(p)] {
+        case .none:
+            reportCorrupt("continuation cell with no message in progress from rank \(p)")
+        case .request(let i):
+            let off = requests.slots[Int(i)].progressBytes
+            unpackIn(i, from: chunk, bytes: length, at: off)
+            requests.slots[Int(i)].progressBytes = off + length
+            if off + length >= requests.slots[Int(i)].messageBytes {
+                inflight[Int(p)] = .none
+                completeReceive(i)
+            }
+        case .unexpected(let id):
+            guard var m = unexpected[id] ?? probedMessages[id] else { inflight[Int(p)] = .none; return }
+            memcpy(m.data! + m.received, chunk, min(length, m.total - m.received))
+            m.received += length
+            let done = m.received >= m.total
+            if done { inflight[Int(p)] = .none }
+            if done && m.waitingRequest >= 0 {
+                let i = m.waitingRequest
+                unpackIn(i, from: m.data!, bytes: m.total, at: 0)
+                m.data!.deallocate()
+                unexpected[id] = nil
+                completeReceive(i)
+            } else if unexpected[id] != nil {
+                unexpected[id] = m
+            } else {
+                probedMessages[id] = m
+            }
+        }
+    }
+
+    private func arriveRequestToSend(context: UInt32, source: Int32, tag: Int32, from p: Int32, total: Int,
+                                     synchronous: Bool, senderRequest: UInt64, address: UInt64) {
+        if let i = findPosted(context: context, source: source, tag: tag) {
+            beginReceive(i, source: source, tag: tag, from: p, total: total)
+            startRendezvousReceive(i, from: p, senderRequest: senderRequest, address: address)
+            return
+        }
+        let id = nextUnexpectedID
+        nextUnexpectedID += 1
+        unexpected[id] = UnexpectedMessage(context: context, source: source, tag: tag, fromWorld: p, total: total,
+                                           data: nil, received: 0, isRendezvous: true, synchronous: synchronous,
+                                           senderRequest: senderRequest, address: address)
+        unexpectedOrder.append(id)
+    }
+
+    /// Receiver side of rendezvous, after the match: single copy if the kernel lets us,
+    /// otherwise ask the sender to stream the data through the rings.
+    func startRendezvousReceive(_ i: Int32, from p: Int32, senderRequest: UInt64, address: UInt64) {
+        let total = requests.slots[Int(i)].messageBytes
+        let n = min(total, requests.slots[Int(i)].bytes)
+        if total == 0 {
+            completeReceive(i)
+            sendControl(.finish, to: p, senderRequest: senderRequest)
+            return
+        }
+        if singleCopy && address != 0, let node {
+            let pid = node.pid(ofLocalRank: Int(p))
+            if singleCopyRead(i, pid: pid, address: address, bytes: n) {
+                requests.slots[Int(i)].progressBytes = total
+                completeReceive(i)
+                sendControl(.finish, to: p, senderRequest: senderRequest)
+                return
+            }
+        }
+        sendControl(.clearToSend, to: p, senderRequest: senderRequest, receiverRequest: requests.id(i).wire)
+    }
+
+    /// process_vm_readv from the sender's buffer. False (and single copy switched off for good)
+    /// if the kernel refuses before any byte moved.
+    private func singleCopyRead(_ i: Int32, pid: Int32, address: UInt64, bytes n: Int) -> Bool {
+        let s = requests.slots[Int(i)]
+        let t = s.datatype!
+        var done = 0
+        while done < n {
+            let got: Int
+            if t.isContiguous {
+                got = ferry_vm_read(pid, s.buffer! + t.trueLowerBound + done, n - done, address + UInt64(done))
+            } else {
+                let want = min(bounceBytes, n - done)
+                got = ferry_vm_read(pid, bounce, want, address + UInt64(done))
+                if got > 0 { t.unpack(from: bounce, bytes: got, into: s.buffer, count: s.count, packedOffset: done) }
+            }
+            if got <= 0 {
+                if done == 0 { singleCopy = false; return false }
+                reportCorrupt("single copy failed after \(done) of \(n) bytes (errno \(-got))")
+                requests.slots[Int(i)].status.error = ErrorClass.other.rawValue
+                return true
+            }
+            done += got
+        }
+        return true
+    }
+
+    // MARK: completion
+
+    @inline(__always)
+    func completeReceive(_ i: Int32) {
+        let s = requests.slots[Int(i)]
+        requests.slots[Int(i)].status.byteCount = min(s.messageBytes, s.bytes)
+        if s.messageBytes > s.bytes && s.status.error == 0 {
+            requests.slots[Int(i)].status.error = ErrorClass.truncate.rawValue
+        }
+        complete(i)
+    }
+
+    @inline(__always)
+    func complete(_ i: Int32) {
+        requests.slots[Int(i)].isComplete = true
+        if requests.slots[Int(i)].bsendOffset >= 0 {
+            bsend.release(requests.slots[Int(i)].bsendOffset)
+            requests.slots[Int(i)].bsendOffset = -1
+        }
+        if requests.slots[Int(i)].freeWhenDone {
+            requests.release(i)
+        }
+    }
+}

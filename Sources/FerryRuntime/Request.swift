@@ -1,0 +1,131 @@
+// Requests live in a slab, addressed by index + generation (`RequestID`), so the hot path
+// allocates nothing and a stale handle is detected instead of touching a reused slot.
+import FerryCore
+import FerryDatatype
+
+/// A handle to a request slot. Wire form: generation << 32 | index.
+public struct RequestID: Hashable, Sendable {
+    public let index: Int32
+    public let generation: UInt32
+    @inline(__always) public init(index: Int32, generation: UInt32) {
+        self.index = index
+        self.generation = generation
+    }
+    @inline(__always) public init(wire: UInt64) {
+        index = Int32(truncatingIfNeeded: wire & 0xffff_ffff)
+        generation = UInt32(truncatingIfNeeded: wire >> 32)
+    }
+    @inline(__always) public var wire: UInt64 { UInt64(generation) << 32 | UInt64(UInt32(bitPattern: index)) }
+}
+
+enum RequestKind: UInt8 {
+    case send, receive, generalized, collective
+}
+
+/// Where a send is in its protocol.
+enum SendPhase: UInt8 {
+    case idle, queuedEager, awaitingAck, awaitingRendezvous, streaming, done
+}
+
+/// Callbacks of a generalized request (MPI_Grequest_start).
+public struct GeneralizedCallbacks {
+    public var query: (inout Status) -> Int32
+    public var free: () -> Int32
+    public var cancel: (Bool) -> Int32
+    public init(query: @escaping (inout Status) -> Int32, free: @escaping () -> Int32,
+                cancel: @escaping (Bool) -> Int32) {
+        self.query = query
+        self.free = free
+        self.cancel = cancel
+    }
+}
+
+/// One request slot.
+struct RequestSlot {
+    var generation: UInt32 = 1
+    var inUse = false
+    var kind: RequestKind = .send
+    var isComplete = false
+    var isPersistent = false
+    /// Persistent requests: started and not yet completed by a wait/test.
+    var isActive = false
+    var mode: SendMode = .standard
+    var phase: SendPhase = .idle
+    var buffer: UnsafeMutableRawPointer? = nil
+    var count = 0
+    var datatype: Datatype? = nil
+    /// Packed bytes of the user data (count * size).
+    var bytes = 0
+    /// Peer rank in the communicator (destination or requested source), tag, and context.
+    var peer: Int32 = 0
+    var tag: Int32 = 0
+    var context: UInt32 = 0
+    /// For sends: the destination's world rank; for receives: the matched sender's world rank.
+    var worldPeer: Int32 = 0
+    var comm: Communicator? = nil
+    /// Bytes moved so far (sent fragments or received bytes).
+    var progressBytes = 0
+    /// Whole incoming message size (receives).
+    var messageBytes = 0
+    /// Receiver's request, echoed in data cells of a pipelined rendezvous.
+    var remoteRequest: UInt64 = 0
+    var status = Status()
+    /// Buffered sends: the range in the attached buffer to release at completion.
+    var bsendOffset = -1
+    /// Generalized requests.
+    var callbacks: GeneralizedCallbacks? = nil
+    /// Collective requests: the work still to run (nonblocking collectives, later issue).
+    var nextFree: Int32 = -1
+    /// MPI_Request_free on an active request, and internal (buffered) sends: release at completion.
+    var freeWhenDone = false
+}
+
+/// The slab. - Note: accessed under the engine's lock.
+struct RequestTable {
+    var slots: ContiguousArray<RequestSlot> = []
+    var freeHead: Int32 = -1
+
+    init(capacity: Int) {
+        slots.reserveCapacity(capacity)
+    }
+
+    @inline(__always)
+    mutating func allocate(_ kind: RequestKind) -> Int32 {
+        let i: Int32
+        if freeHead >= 0 {
+            i = freeHead
+            freeHead = slots[Int(i)].nextFree
+        } else {
+            i = Int32(slots.count)
+            slots.append(RequestSlot())
+        }
+        let g = slots[Int(i)].generation
+        slots[Int(i)] = RequestSlot()
+        slots[Int(i)].generation = g
+        slots[Int(i)].inUse = true
+        slots[Int(i)].kind = kind
+        return i
+    }
+
+    @inline(__always)
+    mutating func release(_ i: Int32) {
+        slots[Int(i)].generation &+= 1
+        slots[Int(i)].inUse = false
+        slots[Int(i)].datatype = nil
+        slots[Int(i)].comm = nil
+        slots[Int(i)].callbacks = nil
+        slots[Int(i)].nextFree = freeHead
+        freeHead = i
+    }
+
+    @inline(__always)
+    func id(_ i: Int32) -> RequestID { RequestID(index: i, generation: slots[Int(i)].generation) }
+
+    /// The slot index of a live handle, or nil if stale or out of range (never traps on bad input).
+    @inline(__always)
+    func validate(_ r: RequestID) -> Int32? {
+        guard r.index >= 0, Int(r.index) < slots.count else { return nil }
+        let s = slots[Int(r.index)]
+        return s.inUse && s.generation == r.generation ? r.index : nil
+    }
+}

@@ -1,0 +1,187 @@
+// The runtime: one instance per process. Owns the PMI client, the node segment, the request
+// slab, the matching queues and the progress engine. Entry points in the other files of this
+// module take the lock (when the thread level is MPI_THREAD_MULTIPLE), do their work, and
+// poll the transports through `progress()`.
+import FerryCore
+import FerrySys
+import FerryPMI
+import FerryShm
+import FerryDatatype
+import CFerryShims
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The process's MPI runtime.
+public final class Runtime: @unchecked Sendable {
+    /// The initialized runtime, or nil before `initialize` / after `finalize`.
+    nonisolated(unsafe) public static var shared: Runtime?
+    nonisolated(unsafe) public static var wasFinalized = false
+
+    public let pmi: PMIClient
+    public let tunables: Tunables
+    public let worldRank: Int32
+    public let worldSize: Int
+    public let threadLevel: ThreadLevel
+    public let jobID: String
+    public let startTime: Double
+    let node: NodeSegment?
+    /// Whether waits should give the core away (more local ranks than cores).
+    let oversubscribed: Bool
+    /// Whether public entry points take `lock` (MPI_THREAD_MULTIPLE).
+    let locking: Bool
+    private let mutex: UnsafeMutablePointer<pthread_mutex_t>
+
+    public private(set) var world: Communicator!
+    public private(set) var selfComm: Communicator!
+
+    var requests = RequestTable(capacity: 1024)
+    /// Posted receives in posting order (slot indices).
+    var posted: ContiguousArray<Int32> = []
+    /// Unexpected messages by id, and their arrival order.
+    var unexpected: [Int: UnexpectedMessage] = [:]
+    var unexpectedOrder: ContiguousArray<Int> = []
+    var nextUnexpectedID = 1
+    /// Matched-probe messages (MPI_Mprobe) waiting for their MPI_Mrecv.
+    var probedMessages: [Int: UnexpectedMessage] = [:]
+    /// Continuation target per sending world rank.
+    var inflight: [Inflight]
+    /// Outgoing work per destination world rank, and the destinations that have some.
+    var sendQueues: [SendQueue]
+    var busyDestinations: ContiguousArray<Int32> = []
+    /// Single copy through process_vm_readv; switched off at the first refusal.
+    var singleCopy: Bool
+    var bounce: UnsafeMutableRawPointer
+    let bounceBytes = 1 << 18
+    /// Context-id allocator (bit set of free ids, agreed by collective AND).
+    var contextMask: [UInt64]
+    /// Attached buffer for buffered sends.
+    var bsend = BufferedSendPool()
+    /// Threads of this process currently blocked on the doorbell.
+    var localSleepers: UInt32 = 0
+    public var keyvals = KeyvalTable()
+    var errorClasses = ErrorClassRegistry()
+    /// Finalize-time callbacks (attributes on MPI_COMM_SELF are deleted first).
+    var processorName: String
+
+    private init(pmi: PMIClient, threadLevel: ThreadLevel) throws(MPIError) {
+        self.pmi = pmi
+        tunables = Tunables.fromEnvironment()
+        worldRank = Int32(pmi.rank)
+        worldSize = pmi.size
+        self.threadLevel = threadLevel
+        locking = threadLevel == .multiple
+        startTime = monotonicSeconds()
+        if let j = getenv("FERRY_JOBID") {
+            jobID = String(cString: j)
+        } else {
+            jobID = pmi.kvsName.map { c -> Character in c.isLetter || c.isNumber ? c : "_" }.reduce(into: "") { $0.append($1) }
+                + "-\(pmi.isSingleton ? getpid() : 0)"
+        }
+        mutex = .allocate(capacity: 1)
+        pthread_mutex_init(mutex, nil)
+        singleCopy = tunables.singleCopy != 0
+        bounce = .allocate(byteCount: bounceBytes, alignment: 64)
+        inflight = Array(repeating: .none, count: worldSize)
+        sendQueues = Array(repeating: SendQueue(), count: worldSize)
+        contextMask = Array(repeating: ~0, count: 64)   // 4096 context ids
+        contextMask[0] &= ~0b11                          // 0: world, 1: self
+        var host = [CChar](repeating: 0, count: 256)
+        gethostname(&host, 255)
+        processorName = String(cString: host)
+        let cores = usableCoreCount()
+        oversubscribed = tunables.busyPoll == 0 && worldSize > cores
+        if worldSize > 1 {
+            // Local rank 0 creates the segment and tells the others whether that worked, so a
+            // full /dev/shm fails every rank with the same clear message instead of a time-out.
+            let layout = NodeLayout(localSize: worldSize, cellBytes: tunables.shmCellBytes,
+                                    ringCells: tunables.shmRingCells)
+            var seg: NodeSegment? = nil
+            var failure: MPIError? = nil
+            if worldRank == 0 {
+                do { seg = try NodeSegment(jobID: jobID, localRank: 0, layout: layout) } catch { failure = error }
+                try? pmi.put(key: "ferry-shm", value: failure == nil ? "ok" : "fail:" + hexEncode(failure!.description))
+            }
+            do { try pmi.barrier() } catch { throw MPIError(.other, "PMI barrier failed during start-up: \(error)") }
+            if worldRank != 0 {
+                let v = (try? pmi.get(key: "ferry-shm")) ?? nil
+                if let v, v.hasPrefix("fail:") {
+                    failure = MPIError(.noMem, hexDecode(String(v.dropFirst(5))))
+                } else {
+                    do { seg = try NodeSegment(jobID: jobID, localRank: Int(worldRank), layout: layout) } catch { failure = error }
+                }
+            }
+            if let failure { throw failure }
+            node = seg
+        } else {
+            node = nil
+        }
+        _ = ferry_allow_ptrace_any()
+    }
+
+    /// `MPI_Init_thread`: connects to the launcher (or starts as a singleton) and builds
+    /// MPI_COMM_WORLD and MPI_COMM_SELF. Returns the granted level (all levels are supported).
+    @discardableResult
+    public static func initialize(threadLevel: ThreadLevel = .single) throws(MPIError) -> Runtime {
+        if shared != nil || wasFinalized {
+            throw MPIError(.other, "MPI is already initialized or was finalized")
+        }
+        let pmi = try PMIClient.connect()
+        let rt = try Runtime(pmi: pmi, threadLevel: threadLevel)
+        let worldGroup = Group(worldRanks: (0..<Int32(rt.worldSize)).map { $0 }, myWorldRank: rt.worldRank)
+        rt.world = Communicator(contextID: 0, group: worldGroup, name: "MPI_COMM_WORLD", isPredefined: true)
+        rt.selfComm = Communicator(contextID: 1, group: Group(worldRanks: [rt.worldRank], myWorldRank: rt.worldRank),
+                                   name: "MPI_COMM_SELF", isPredefined: true)
+        shared = rt
+        return rt
+    }
+
+    /// `MPI_Finalize`: deletes MPI_COMM_SELF's attributes, completes outgoing traffic, and
+    /// synchronizes with every rank so that no peer still needs this process.
+    public func finalize() throws(MPIError) {
+        try deleteAllAttributes(selfComm)
+        try barrier(world)
+        // Drain: control cells (finish, clear to send) other ranks may still be waiting for.
+        while true {
+            lock(); let idle = busyDestinations.isEmpty; if !idle { _ = progress() }; unlock()
+            if idle { break }
+        }
+        pmi.finalize()
+        Runtime.shared = nil
+        Runtime.wasFinalized = true
+    }
+
+    /// `MPI_Abort`: asks the launcher to end the job; never returns.
+    public func abort(code: Int32, message: String = "") -> Never {
+        pmi.abort(code: code, message: message)
+        _exit(code == 0 ? 1 : code)
+    }
+
+    public var wallTime: Double { monotonicSeconds() - startTime }
+
+    // MARK: locking
+
+    @inline(__always) func lock() { if locking { pthread_mutex_lock(mutex) } }
+    @inline(__always) func unlock() { if locking { pthread_mutex_unlock(mutex) } }
+    @inline(__always) func withLock<T>(_ body: () throws(MPIError) -> T) throws(MPIError) -> T {
+        lock(); defer { unlock() }
+        return try body()
+    }
+}
+
+func hexEncode(_ s: String) -> String {
+    var out = ""
+    for b in s.utf8 {
+        let d = Array("0123456789abcdef")
+        out.append(d[Int(b >> 4)]); out.append(d[Int(b & 15)])
+    }
+    return out
+}
+
+func hexDecode(_ s: String) -> String {
+    var bytes: [UInt8] = []
+    var it = s.utf8.makeIterator()
+    func nib(_ c: UInt8) -> UInt8 { c >= 97 ? c - 87 : c >= 65 ? c - 55 : c - 48 }
+    while let a = it.next(), let b = it.next() { bytes.append(nib(a) << 4 | nib(b)) }
+    return String(decoding: bytes, as: UTF8.self)
+}
