@@ -44,22 +44,3 @@ struct CommTransport: CollectiveTransport {
         return a != 0 ? a : b
     }
 }
-
-extension Runtime {
-    /// `MPI_Barrier` (dissemination). Also used by finalize.
-    public func barrier(_ comm: Communicator?) throws(MPIError) {
-        guard let comm, !comm.isFreed else { throw MPIError(.comm) }
-        let t = CommTransport(self, comm)
-        var token: UInt8 = 0
-        var dist = 1
-        while dist < t.size {
-            let to = (t.rank + dist) % t.size
-            let from = (t.rank - dist + t.size) % t.size
-            let rc = withUnsafeMutableBytes(of: &token) { m in
-                t.sendRecv(UnsafeRawBufferPointer(m), to: to, m, from: from, tag: 1)
-            }
-            if rc != 0 { throw MPIError(code: rc, "barrier") }
-            dist *= 2
-        }
-    }
-}

@@ -29,10 +29,16 @@ public final class Communicator: @unchecked Sendable {
     var isFreed = false
 
     @inline(__always) public var pointToPointContext: UInt32 { contextID &* 4 }
-    @inline(__always) public var collectiveContext: UInt32 { contextID &* 4 &+ 1 }
+    /// Collective traffic; a temporary communicator built inside a communicator-creating call
+    /// uses its parent's third context (`contextID * 4 + 2`) instead.
+    public let collectiveContext: UInt32
+    /// An intercommunicator's local group as an intracommunicator (for its collectives).
+    var localComm: Communicator?
 
-    init(contextID: UInt32, group: Group, remoteGroup: Group? = nil, name: String = "", isPredefined: Bool = false) {
+    init(contextID: UInt32, group: Group, remoteGroup: Group? = nil, name: String = "", isPredefined: Bool = false,
+         collectiveContext: UInt32? = nil) {
         self.contextID = contextID
+        self.collectiveContext = collectiveContext ?? contextID &* 4 &+ 1
         self.group = group
         self.remoteGroup = remoteGroup
         self.name = name

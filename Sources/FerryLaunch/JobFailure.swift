@@ -1,0 +1,56 @@
+// Why a job was torn down, the one line the launcher prints about it, and the exit status it
+// implies. Pure value code, unit-tested.
+
+/// The first event that ended a job early.
+enum JobFailure: Equatable {
+    case signaled(rank: Int, pid: Int32, signal: Int32)
+    /// Exited before `cmd=finalize`; `initialized` tells whether it ever spoke PMI.
+    case exitedEarly(rank: Int, pid: Int32, code: Int32, initialized: Bool)
+    case aborted(rank: Int, pid: Int32, code: Int32)
+    case timedOut(seconds: Double)
+    case interrupted(signal: Int32)
+    case spawnFailed(rank: Int, message: String)
+
+    /// The line printed to stderr (without newline).
+    func message(host: String) -> String {
+        switch self {
+        case let .signaled(rank, pid, signal):
+            return "ferry run: rank \(rank) (pid \(pid)) on host \(host) was killed by signal \(signal) "
+                + "(\(POSIX.signalName(signal))); job terminated"
+        case let .exitedEarly(rank, pid, code, initialized):
+            let when = initialized ? " before MPI_Finalize" : ""
+            return "ferry run: rank \(rank) (pid \(pid)) on host \(host) exited with code \(code)\(when); job terminated"
+        case let .aborted(rank, pid, code):
+            return "ferry run: rank \(rank) (pid \(pid)) on host \(host) called MPI_Abort with error code \(code); "
+                + "job terminated"
+        case let .timedOut(seconds):
+            return "ferry run: job did not finish within --timeout \(Self.format(seconds)) seconds; job terminated"
+        case let .interrupted(signal):
+            return "ferry run: received \(POSIX.signalName(signal)), relayed to all ranks; job terminated"
+        case let .spawnFailed(rank, message):
+            return "ferry run: could not start rank \(rank): \(message); job terminated"
+        }
+    }
+
+    /// The launcher's exit status.
+    var exitStatus: Int32 {
+        switch self {
+        case let .signaled(_, _, signal): return 128 + signal
+        case let .exitedEarly(_, _, code, _): return code == 0 ? 1 : code
+        case let .aborted(_, _, code): return Self.statusByte(code)
+        case .timedOut: return 124
+        case let .interrupted(signal): return 128 + signal
+        case .spawnFailed: return 127
+        }
+    }
+
+    /// An exit code as the 8 bits a process can report, never turning a failure into 0.
+    static func statusByte(_ code: Int32) -> Int32 {
+        let byte = code & 0xff
+        return code != 0 && byte == 0 ? 1 : byte
+    }
+
+    private static func format(_ seconds: Double) -> String {
+        seconds == seconds.rounded() ? String(Int(seconds)) : String(seconds)
+    }
+}

@@ -1,0 +1,252 @@
+// Runs one job on this node: spawns the ranks, serves PMI-1 to them from PMIServerState,
+// forwards their output, relays signals, reaps them, and tears the job down when one fails.
+// Single-threaded: everything happens in one poll(2) loop. Called by RunCommand.
+//
+// Teardown: the first failure (a rank killed by a signal, exiting before finalize, calling
+// abort, the --timeout, or a signal to the launcher) sends SIGTERM to every rank still alive
+// (the relayed signal itself for an interrupt), SIGKILL 200 ms later, and stops waiting
+// 800 ms after the failure, so the launcher exits within one second. Ranks are signalled by
+// pid, and only while unreaped, so a recycled pid is never hit.
+#if canImport(Glibc)
+import Glibc
+#endif
+import FerryPMI
+
+final class JobSupervisor {
+    /// The launcher's view of one rank.
+    private struct Rank {
+        let index: Int
+        var pid: pid_t = -1
+        var pmiFD: Int32 = -1
+        var pmiBuffer = PMILineBuffer()
+        var stdout: OutputForwarder
+        var stderr: OutputForwarder
+        var status: POSIX.ExitStatus?
+    }
+
+    static let killGraceSeconds = 0.2
+    static let giveUpSeconds = 0.8
+
+    private let options: RunOptions
+    private let programPath: String
+    private let jobID: String
+    private let host = POSIX.hostName()
+    private let server: PMIServerState
+    private var ranks: [Rank] = []
+    private var failure: JobFailure?
+    private var firstNonZeroExit: Int32?
+    private var teardownStart: Double?
+    private var killSent = false
+    private var signalFD: Int32 = -1
+
+    init(options: RunOptions, programPath: String, jobID: String) {
+        self.options = options
+        self.programPath = programPath
+        self.jobID = jobID
+        self.server = PMIServerState(size: options.rankCount, kvsName: jobID)
+    }
+
+    /// The environment of rank `index`: the launcher's (minus any PMI/Ferry job variables it
+    /// may itself have inherited), then the user's settings, then the job's variables.
+    static func environment(base: [String], options: RunOptions, jobID: String, rank: Int) -> [String] {
+        let ours: [(String, String)] = [
+            ("PMI_FD", "\(RankSpawner.childPMIFD)"), ("PMI_RANK", "\(rank)"), ("PMI_SIZE", "\(options.rankCount)"),
+            ("PMI_JOBID", jobID), ("FERRY_JOBID", jobID), ("FERRY_LAUNCHER_PID", "\(getpid())"),
+            ("FERRY_LOCAL_RANK", "\(rank)"), ("FERRY_LOCAL_SIZE", "\(options.rankCount)"),
+            ("FERRY_UNIVERSE_SIZE", "\(options.rankCount)"),
+        ]
+        let reserved = Set(["PMI_PORT", "PMI_ID", "PMI_SPAWNED"] + ours.map { $0.0 })
+        let overrides = options.environment.map { ($0.name, $0.value) } + ours
+        let overridden = reserved.union(overrides.map { $0.0 })
+        var result = base.filter { entry in
+            let name = entry.split(separator: "=", maxSplits: 1).first.map(String.init) ?? entry
+            return !overridden.contains(name)
+        }
+        var seen: [String: Int] = [:]
+        for (name, value) in overrides {
+            if let at = seen[name] { result[at] = "\(name)=\(value)"; continue }
+            seen[name] = result.count
+            result.append("\(name)=\(value)")
+        }
+        return result
+    }
+
+    /// Runs the job and returns the launcher's exit status.
+    func run() -> Int32 {
+        signalFD = SignalRelay.install()
+        let devNull = open("/dev/null", O_RDONLY | O_CLOEXEC)
+        let base = POSIX.environment()
+        let deadline = options.timeoutSeconds.map { POSIX.now() + $0 }
+        for index in 0..<options.rankCount {
+            let prefix = options.tagOutput ? "[\(index)] " : ""
+            var rank = Rank(index: index, stdout: OutputForwarder(sourceFD: -1, sinkFD: 1, prefix: prefix),
+                            stderr: OutputForwarder(sourceFD: -1, sinkFD: 2, prefix: prefix))
+            let env = Self.environment(base: base, options: options, jobID: jobID, rank: index)
+            switch RankSpawner.spawn(path: programPath, argv: [options.program] + options.arguments,
+                                     environment: env, stdinFD: devNull) {
+            case .success(let spawned):
+                rank.pid = spawned.pid
+                rank.pmiFD = spawned.pmiFD
+                rank.stdout = OutputForwarder(sourceFD: spawned.stdoutFD, sinkFD: 1, prefix: prefix)
+                rank.stderr = OutputForwarder(sourceFD: spawned.stderrFD, sinkFD: 2, prefix: prefix)
+                ranks.append(rank)
+            case .failure(let error):
+                beginTeardown(.spawnFailed(rank: index, message: error.message))
+            }
+            if failure != nil { break }
+        }
+        if devNull >= 0 { _ = close(devNull) }
+
+        while ranks.contains(where: { $0.status == nil }) {
+            let now = POSIX.now()
+            if let start = teardownStart {
+                if !killSent && now >= start + Self.killGraceSeconds {
+                    signalLiveRanks(SIGKILL)
+                    killSent = true
+                }
+                if now >= start + Self.giveUpSeconds { break }
+            } else if let deadline, now >= deadline {
+                beginTeardown(.timedOut(seconds: options.timeoutSeconds ?? 0))
+                continue
+            }
+            pollOnce(timeoutMs: pollTimeoutMs(now: now, deadline: deadline))
+            reap()
+        }
+        return finish()
+    }
+
+    private func pollTimeoutMs(now: Double, deadline: Double?) -> Int32 {
+        var next = now + 0.25  // safety net: reap even if a SIGCHLD byte were lost
+        if let start = teardownStart {
+            next = min(next, killSent ? start + Self.giveUpSeconds : start + Self.killGraceSeconds)
+        } else if let deadline {
+            next = min(next, deadline)
+        }
+        return Int32(max(0, (next - now) * 1000).rounded(.up))
+    }
+
+    /// Waits for one batch of events and handles them.
+    private func pollOnce(timeoutMs: Int32) {
+        enum Source { case signals, pmi(Int), stdout(Int), stderr(Int) }
+        var fds: [pollfd] = [pollfd(fd: signalFD, events: Int16(POLLIN), revents: 0)]
+        var sources: [Source] = [.signals]
+        for rank in ranks {
+            if rank.pmiFD >= 0 { fds.append(pollfd(fd: rank.pmiFD, events: Int16(POLLIN), revents: 0)); sources.append(.pmi(rank.index)) }
+            if rank.stdout.isOpen { fds.append(pollfd(fd: rank.stdout.sourceFD, events: Int16(POLLIN), revents: 0)); sources.append(.stdout(rank.index)) }
+            if rank.stderr.isOpen { fds.append(pollfd(fd: rank.stderr.sourceFD, events: Int16(POLLIN), revents: 0)); sources.append(.stderr(rank.index)) }
+        }
+        let n = poll(&fds, nfds_t(fds.count), timeoutMs)
+        guard n > 0 else { return }
+        for (i, entry) in fds.enumerated() where entry.revents != 0 {
+            switch sources[i] {
+            case .signals: handleSignals()
+            case .pmi(let r): servePMI(rank: r)
+            case .stdout(let r): ranks[r].stdout.pump()
+            case .stderr(let r): ranks[r].stderr.pump()
+            }
+        }
+    }
+
+    private func handleSignals() {
+        for signal in SignalRelay.take(from: signalFD) where SignalRelay.relayed.contains(signal) {
+            if failure == nil {
+                beginTeardown(.interrupted(signal: signal), firstSignal: signal)
+            } else {
+                signalLiveRanks(signal)
+            }
+        }
+    }
+
+    /// Reads everything available on a rank's PMI socket and performs the server's actions.
+    private func servePMI(rank index: Int) {
+        var buffer = [UInt8](repeating: 0, count: 16384)
+        while ranks[index].pmiFD >= 0 {
+            switch POSIX.read(ranks[index].pmiFD, into: &buffer) {
+            case .data(let n):
+                ranks[index].pmiBuffer.append(Array(buffer[..<n]))
+                while let event = ranks[index].pmiBuffer.nextLine() {
+                    switch event {
+                    case .line(let line): perform(server.handle(client: index, line: line))
+                    case .overlong:
+                        perform([.send(client: index, line: PMIMessage("error", ["rc": "-1", "msg": "line_too_long"]).line)])
+                    }
+                }
+            case .wouldBlock:
+                return
+            case .endOfFile:
+                _ = close(ranks[index].pmiFD)
+                ranks[index].pmiFD = -1
+            }
+        }
+    }
+
+    private func perform(_ actions: [PMIServerAction]) {
+        for action in actions {
+            switch action {
+            case let .send(client, line):
+                if ranks.indices.contains(client), ranks[client].pmiFD >= 0 {
+                    POSIX.writeAll(ranks[client].pmiFD, Array(line.utf8), timeoutSeconds: 1)
+                }
+            case let .abort(client, code):
+                if failure == nil {
+                    beginTeardown(.aborted(rank: client, pid: ranks[client].pid, code: code))
+                }
+            case .finalized:
+                break
+            }
+        }
+    }
+
+    /// Collects every rank that has exited and decides whether its exit fails the job.
+    private func reap() {
+        for index in ranks.indices where ranks[index].status == nil {
+            var raw: Int32 = 0
+            let r = waitpid(ranks[index].pid, &raw, WNOHANG)
+            guard r == ranks[index].pid else { continue }
+            let status = POSIX.decode(waitStatus: raw)
+            ranks[index].status = status
+            // Its last PMI lines (finalize, abort) and output may still be unread.
+            servePMI(rank: index)
+            ranks[index].stdout.drain()
+            ranks[index].stderr.drain()
+            guard failure == nil else { continue }
+            let pid = ranks[index].pid
+            switch status {
+            case .signaled(let signal):
+                beginTeardown(.signaled(rank: index, pid: pid, signal: signal))
+            case .exited(let code):
+                if server.hasFinalized(client: index) {
+                    if code != 0 && firstNonZeroExit == nil { firstNonZeroExit = code }
+                } else if code != 0 || server.hasInitialized(client: index) {
+                    // A program that never spoke PMI and exits 0 (`mpiexec -n 2 hostname`) is fine.
+                    beginTeardown(.exitedEarly(rank: index, pid: pid, code: code,
+                                               initialized: server.hasInitialized(client: index)))
+                }
+            }
+        }
+    }
+
+    private func beginTeardown(_ reason: JobFailure, firstSignal: Int32 = SIGTERM) {
+        guard failure == nil else { return }
+        failure = reason
+        teardownStart = POSIX.now()
+        signalLiveRanks(firstSignal)
+    }
+
+    private func signalLiveRanks(_ signal: Int32) {
+        for rank in ranks where rank.status == nil && rank.pid > 0 { _ = kill(rank.pid, signal) }
+    }
+
+    /// Flushes all output, prints the failure line, removes leftover segments, returns the status.
+    private func finish() -> Int32 {
+        for index in ranks.indices {
+            ranks[index].stdout.finish()
+            ranks[index].stderr.finish()
+            if ranks[index].pmiFD >= 0 { _ = close(ranks[index].pmiFD); ranks[index].pmiFD = -1 }
+        }
+        if let failure { POSIX.writeAll(2, failure.message(host: host) + "\n") }
+        SharedMemoryCleanup.removeSegments(jobID: jobID)
+        if let failure { return failure.exitStatus }
+        return JobFailure.statusByte(firstNonZeroExit ?? 0)
+    }
+}

@@ -1,0 +1,95 @@
+// Starts one rank with posix_spawn: stdin from the given descriptor, stdout and stderr into
+// fresh pipes, one end of a socketpair as descriptor 3 (`PMI_FD=3`), its own process group,
+// default signal dispositions and an empty signal mask. Every descriptor the launcher creates
+// is close-on-exec, so a rank inherits only its own four. Called by JobSupervisor.
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The launcher's ends of one started rank.
+struct SpawnedRank {
+    let pid: pid_t
+    /// Launcher end of the PMI socketpair (non-blocking).
+    let pmiFD: Int32
+    /// Read ends of the rank's stdout and stderr pipes (non-blocking).
+    let stdoutFD: Int32
+    let stderrFD: Int32
+}
+
+enum RankSpawner {
+    /// The descriptor number at which every rank finds its PMI socket.
+    static let childPMIFD: Int32 = 3
+
+    /// Spawns `path` with `argv` and `environment` (`NAME=value` strings).
+    /// - Returns: the launcher's ends, or an error message.
+    static func spawn(path: String, argv: [String], environment: [String],
+                      stdinFD: Int32) -> Result<SpawnedRank, SpawnError> {
+        var sockets: [Int32] = [-1, -1]
+        guard socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0, &sockets) == 0 else {
+            return .failure(SpawnError("socketpair failed: errno \(errno)"))
+        }
+        guard let outPipe = POSIX.makePipe() else {
+            closeAll(sockets)
+            return .failure(SpawnError("pipe failed: errno \(errno)"))
+        }
+        guard let errPipe = POSIX.makePipe() else {
+            closeAll(sockets + [outPipe.read, outPipe.write])
+            return .failure(SpawnError("pipe failed: errno \(errno)"))
+        }
+        let out = [outPipe.read, outPipe.write], err = [errPipe.read, errPipe.write]
+        // dup2(3, 3) would leave close-on-exec set; move the child end off descriptor 3 first.
+        var childSocket = sockets[1]
+        if childSocket == childPMIFD {
+            childSocket = fcntl(sockets[1], F_DUPFD_CLOEXEC, childPMIFD + 1)
+            _ = close(sockets[1])
+        }
+
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_adddup2(&actions, stdinFD, 0)
+        posix_spawn_file_actions_adddup2(&actions, out[1], 1)
+        posix_spawn_file_actions_adddup2(&actions, err[1], 2)
+        posix_spawn_file_actions_adddup2(&actions, childSocket, childPMIFD)
+
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        // Own process group: a terminal's Ctrl-C reaches only the launcher, which relays it.
+        posix_spawnattr_setpgroup(&attributes, 0)
+        var emptyMask = sigset_t()
+        sigemptyset(&emptyMask)
+        posix_spawnattr_setsigmask(&attributes, &emptyMask)
+        var defaults = sigset_t()
+        sigemptyset(&defaults)
+        for signal in [SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGPIPE, SIGCHLD] { sigaddset(&defaults, signal) }
+        posix_spawnattr_setsigdefault(&attributes, &defaults)
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
+
+        let cArgv = argv.map { strdup($0) } + [nil]
+        let cEnv = environment.map { strdup($0) } + [nil]
+        defer {
+            cArgv.forEach { free($0) }
+            cEnv.forEach { free($0) }
+        }
+        var pid: pid_t = 0
+        let rc = posix_spawn(&pid, path, &actions, &attributes, cArgv, cEnv)
+        closeAll([childSocket, out[1], err[1]])
+        guard rc == 0 else {
+            closeAll([sockets[0], out[0], err[0]])
+            return .failure(SpawnError("cannot execute '\(path)': \(String(cString: strerror(rc)))"))
+        }
+        for fd in [sockets[0], out[0], err[0]] { POSIX.setNonBlocking(fd) }
+        return .success(SpawnedRank(pid: pid, pmiFD: sockets[0], stdoutFD: out[0], stderrFD: err[0]))
+    }
+
+    private static func closeAll(_ fds: [Int32]) {
+        for fd in fds where fd >= 0 { _ = close(fd) }
+    }
+}
+
+/// Why a rank could not be started.
+struct SpawnError: Error {
+    let message: String
+    init(_ message: String) { self.message = message }
+}

@@ -1,0 +1,260 @@
+// Communicator creation and destruction (MPI-3.1 §6.4–6.6): context ids agreed with a
+// bitwise-AND allreduce of each member's free-id mask (as MPICH does), dup, split, split_type,
+// create, create_group, intercommunicator create and merge, free, compare.
+import FerryCore
+import FerryDatatype
+import FerryReduce
+import FerryCollectives
+
+extension Runtime {
+    static let maskWords = 64
+
+    /// Agrees on a context id free in every member of `comm` (and, for intercommunicators,
+    /// of the remote group through the leaders). Every member calls it; the id is marked used
+    /// here when `take` is true.
+    func agreeContextID(_ comm: Communicator, take: Bool = true) throws(MPIError) -> UInt32 {
+        var mask = contextMask
+        let t = CommTransport(self, comm.isInter ? comm.localComm! : comm)
+        let rc = mask.withUnsafeMutableBytes { m in
+            Collectives.allreduce(t, send: nil, recv: m.baseAddress!, count: Runtime.maskWords,
+                                  .predefined(.band, .uint64))
+        }
+        if rc != 0 { throw MPIError(code: rc, "context id agreement") }
+        if comm.isInter {
+            // Leaders AND their groups' masks, then each leader tells its group.
+            let local = comm.localComm!
+            if local.rank == 0 {
+                var theirs = mask
+                let xt = CommTransport(self, comm)
+                let rc2 = mask.withUnsafeBytes { a in theirs.withUnsafeMutableBytes { b in
+                    xt.sendRecv(a, to: 0, b, from: 0, tag: 30) } }
+                if rc2 != 0 { throw MPIError(code: rc2, "context id agreement") }
+                for k in 0..<Runtime.maskWords { mask[k] &= theirs[k] }
+            }
+            let rc3 = mask.withUnsafeMutableBytes { m in
+                Collectives.bcast(CommTransport(self, local), buffer: m.baseAddress!, bytes: m.count, root: 0)
+            }
+            if rc3 != 0 { throw MPIError(code: rc3, "context id agreement") }
+        }
+        for (k, w) in mask.enumerated() where w != 0 {
+            let bit = w.trailingZeroBitCount
+            if take { contextMask[k] &= ~(UInt64(1) << UInt64(bit)) }
+            return UInt32(k * 64 + bit)
+        }
+        throw MPIError(.other, "out of communicator context ids (4096 in use); free unused communicators")
+    }
+
+    func releaseContextID(_ id: UInt32) {
+        contextMask[Int(id) / 64] |= UInt64(1) << UInt64(id % 64)
+    }
+
+    private func checkComm(_ c: Communicator?) throws(MPIError) -> Communicator {
+        guard let c, !c.isFreed else { throw MPIError(.comm, "invalid or freed communicator") }
+        return c
+    }
+
+    /// `MPI_Comm_dup`: same groups, new context, attributes copied by their callbacks.
+    public func commDup(_ c: Communicator) throws(MPIError) -> Communicator {
+        _ = try checkComm(c)
+        let id = try agreeContextID(c)
+        let n = Communicator(contextID: id, group: c.group, remoteGroup: c.remoteGroup)
+        n.errorHandler = c.errorHandler
+        n.topology = c.topology
+        if c.isInter { n.localComm = try commDup(c.localComm!) }
+        try copyAttributes(from: c, to: n)
+        return n
+    }
+
+    /// `MPI_Comm_split`. Nil for `MPI_UNDEFINED` colors.
+    public func commSplit(_ c: Communicator, color: Int32, key: Int32) throws(MPIError) -> Communicator? {
+        _ = try checkComm(c)
+        if c.isInter { throw MPIError(.unsupportedOperation, "MPI_Comm_split on an intercommunicator is not supported") }
+        if color < 0 && color != MPIConstant.undefined { throw MPIError(.arg, "color \(color) is negative") }
+        let n = c.size
+        var mine: [Int32] = [color, key]
+        var all = [Int32](repeating: 0, count: 2 * n)
+        let rc = mine.withUnsafeMutableBytes { s in all.withUnsafeMutableBytes { r in
+            Collectives.allgather(CommTransport(self, c), send: UnsafeRawPointer(s.baseAddress!), recv: r.baseAddress!, blockBytes: 8)
+        } }
+        if rc != 0 { throw MPIError(code: rc, "MPI_Comm_split") }
+        mine = []
+        let id = try agreeContextID(c, take: color != MPIConstant.undefined)
+        if color == MPIConstant.undefined { return nil }
+        var members: [(key: Int32, rank: Int)] = []
+        for r in 0..<n where all[2 * r] == color { members.append((all[2 * r + 1], r)) }
+        members.sort { $0.key != $1.key ? $0.key < $1.key : $0.rank < $1.rank }
+        let g = Group(worldRanks: members.map { c.group.worldRanks[$0.rank] }, myWorldRank: worldRank)
+        let nc = Communicator(contextID: id, group: g)
+        nc.errorHandler = c.errorHandler
+        return nc
+    }
+
+    /// `MPI_Comm_split_type` with `MPI_COMM_TYPE_SHARED` (every rank of this job shares one node).
+    public func commSplitTypeShared(_ c: Communicator, key: Int32) throws(MPIError) -> Communicator {
+        try commSplit(c, color: 0, key: key)!
+    }
+
+    /// `MPI_Comm_create`: every member of `c` calls it; members of `group` get the new communicator.
+    public func commCreate(_ c: Communicator, group: Group) throws(MPIError) -> Communicator? {
+        _ = try checkComm(c)
+        if c.isInter { throw MPIError(.unsupportedOperation, "MPI_Comm_create on an intercommunicator is not supported") }
+        for w in group.worldRanks where c.group.rank(ofWorld: w) == nil {
+            throw MPIError(.group, "the group holds process \(w), which is not in the communicator")
+        }
+        let inGroup = group.rank != MPIConstant.undefined
+        let id = try agreeContextID(c, take: inGroup)
+        guard inGroup else { return nil }
+        let nc = Communicator(contextID: id, group: group)
+        nc.errorHandler = c.errorHandler
+        return nc
+    }
+
+    /// `MPI_Comm_create_group`: only the members of `group` call it.
+    public func commCreateGroup(_ c: Communicator, group: Group, tag: Int32) throws(MPIError) -> Communicator? {
+        _ = try checkComm(c)
+        guard group.rank != MPIConstant.undefined else { return nil }
+        for w in group.worldRanks where c.group.rank(ofWorld: w) == nil {
+            throw MPIError(.group, "the group holds process \(w), which is not in the communicator")
+        }
+        // A temporary communicator on the parent's third context carries the agreement.
+        let tmp = Communicator(contextID: c.contextID, group: group, collectiveContext: c.contextID &* 4 &+ 2)
+        let id = try agreeContextID(tmp)
+        let nc = Communicator(contextID: id, group: group)
+        nc.errorHandler = c.errorHandler
+        return nc
+    }
+
+    /// `MPI_Comm_free`: deletes attributes, releases the context id.
+    public func commFree(_ c: Communicator) throws(MPIError) {
+        _ = try checkComm(c)
+        if c.isPredefined { throw MPIError(.comm, "predefined communicators cannot be freed") }
+        try deleteAllAttributes(c)
+        c.isFreed = true
+        releaseContextID(c.contextID)
+        if let l = c.localComm { try commFree(l) }
+    }
+
+    /// `MPI_Comm_compare`.
+    public func commCompare(_ a: Communicator, _ b: Communicator) -> Comparison {
+        if a === b { return .identical }
+        if a.isInter != b.isInter { return .unequal }
+        let g = a.group.compare(b.group)
+        let r = a.isInter ? a.remoteGroup!.compare(b.remoteGroup!) : .identical
+        if g == .identical && r == .identical { return .congruent }
+        if g != .unequal && r != .unequal { return .similar }
+        return .unequal
+    }
+
+    /// `MPI_Intercomm_create`.
+    public func intercommCreate(local: Communicator, localLeader: Int32, peer: Communicator?, remoteLeader: Int32,
+                                tag: Int32) throws(MPIError) -> Communicator {
+        _ = try checkComm(local)
+        if local.isInter { throw MPIError(.comm, "the local communicator must be an intracommunicator") }
+        guard localLeader >= 0 && Int(localLeader) < local.size else { throw MPIError(.rank, "local leader \(localLeader)") }
+        let isLeader = local.rank == localLeader
+        var remoteRanks: [Int32] = []
+        var count: Int32 = 0
+        if isLeader {
+            let peer = try checkComm(peer)
+            guard remoteLeader >= 0 && Int(remoteLeader) < peer.peerCount else { throw MPIError(.rank, "remote leader \(remoteLeader)") }
+            var myCount = Int32(local.size)
+            let ctx = peer.pointToPointContext
+            let i32 = Datatype.predefined(.int)
+            let rr = irecvInternal(&count, count: 1, datatype: i32, source: remoteLeader, tag: tag, comm: peer, context: ctx)
+            let sr = isendInternal(&myCount, count: 1, datatype: i32, dest: remoteLeader, tag: tag, comm: peer, context: ctx)
+            _ = waitInternal(sr); _ = waitInternal(rr)
+            remoteRanks = Array(repeating: 0, count: Int(count))
+            var mine = local.group.worldRanks
+            let rr2 = remoteRanks.withUnsafeMutableBytes { b in
+                irecvInternal(b.baseAddress, count: Int(count), datatype: i32, source: remoteLeader, tag: tag, comm: peer, context: ctx) }
+            let sr2 = mine.withUnsafeMutableBytes { b in
+                isendInternal(b.baseAddress, count: Int(myCount), datatype: i32, dest: remoteLeader, tag: tag, comm: peer, context: ctx) }
+            _ = waitInternal(sr2); _ = waitInternal(rr2)
+            mine = []
+        }
+        let lt = CommTransport(self, local)
+        var rc = withUnsafeMutableBytes(of: &count) { b in Collectives.bcast(lt, buffer: b.baseAddress, bytes: 4, root: Int(localLeader)) }
+        if rc != 0 { throw MPIError(code: rc, "MPI_Intercomm_create") }
+        if !isLeader { remoteRanks = Array(repeating: 0, count: Int(count)) }
+        rc = remoteRanks.withUnsafeMutableBytes { b in Collectives.bcast(lt, buffer: b.baseAddress, bytes: b.count, root: Int(localLeader)) }
+        if rc != 0 { throw MPIError(code: rc, "MPI_Intercomm_create") }
+        let remote = Group(worldRanks: remoteRanks, myWorldRank: worldRank)
+        // Agree on the id: a provisional intercommunicator whose local side is a dup of `local`
+        // and whose leaders are rank 0... so put the leader first by agreeing over `local`.
+        let localDup = try commDup(local)
+        let probe = Communicator(contextID: localDup.contextID, group: local.group, remoteGroup: remote,
+                                 collectiveContext: localDup.contextID &* 4 &+ 2)
+        probe.localComm = localDup
+        // Leaders are rank 0 of each side in the agreement: use a group ordering with the
+        // leader at 0 when it is not already.
+        let id: UInt32
+        if localLeader == 0 {
+            id = try agreeInterContext(probe, localLeader: 0, remoteLeaderWorld: remote.worldRanks.first!, leaderPeer: peer, remoteLeader: remoteLeader, tag: tag)
+        } else {
+            id = try agreeInterContext(probe, localLeader: localLeader, remoteLeaderWorld: 0, leaderPeer: peer, remoteLeader: remoteLeader, tag: tag)
+        }
+        let nc = Communicator(contextID: id, group: local.group, remoteGroup: remote)
+        nc.localComm = localDup
+        nc.errorHandler = local.errorHandler
+        return nc
+    }
+
+    /// Context agreement for a new intercommunicator: AND within each side, leaders exchange
+    /// over the peer communicator, then broadcast within each side.
+    private func agreeInterContext(_ probe: Communicator, localLeader: Int32, remoteLeaderWorld: Int32,
+                                   leaderPeer: Communicator?, remoteLeader: Int32, tag: Int32) throws(MPIError) -> UInt32 {
+        let local = probe.localComm!
+        var mask = contextMask
+        let lt = CommTransport(self, local)
+        var rc = mask.withUnsafeMutableBytes { m in
+            Collectives.allreduce(lt, send: nil, recv: m.baseAddress!, count: Runtime.maskWords, .predefined(.band, .uint64))
+        }
+        if rc != 0 { throw MPIError(code: rc, "context id agreement") }
+        if local.rank == localLeader, let peer = leaderPeer {
+            var theirs = mask
+            let u64 = Datatype.predefined(.uint64)
+            let ctx = peer.pointToPointContext
+            let rr = theirs.withUnsafeMutableBytes { b in
+                irecvInternal(b.baseAddress, count: Runtime.maskWords, datatype: u64, source: remoteLeader, tag: tag, comm: peer, context: ctx) }
+            let sr = mask.withUnsafeMutableBytes { b in
+                isendInternal(b.baseAddress, count: Runtime.maskWords, datatype: u64, dest: remoteLeader, tag: tag, comm: peer, context: ctx) }
+            _ = waitInternal(sr); _ = waitInternal(rr)
+            for k in 0..<Runtime.maskWords { mask[k] &= theirs[k] }
+        }
+        rc = mask.withUnsafeMutableBytes { m in Collectives.bcast(lt, buffer: m.baseAddress!, bytes: m.count, root: Int(localLeader)) }
+        if rc != 0 { throw MPIError(code: rc, "context id agreement") }
+        for (k, w) in mask.enumerated() where w != 0 {
+            let bit = w.trailingZeroBitCount
+            contextMask[k] &= ~(UInt64(1) << UInt64(bit))
+            return UInt32(k * 64 + bit)
+        }
+        throw MPIError(.other, "out of communicator context ids")
+    }
+
+    /// `MPI_Intercomm_merge`: the side that passes `high == false` comes first.
+    public func intercommMerge(_ c: Communicator, high: Bool) throws(MPIError) -> Communicator {
+        _ = try checkComm(c)
+        guard c.isInter, let local = c.localComm else { throw MPIError(.comm, "MPI_Intercomm_merge needs an intercommunicator") }
+        var flags: [Int32] = [high ? 1 : 0, 0]
+        if local.rank == 0 {
+            let xt = CommTransport(self, c)
+            var theirs: Int32 = 0
+            let rc = withUnsafeBytes(of: flags[0]) { a in withUnsafeMutableBytes(of: &theirs) { b in
+                xt.sendRecv(a, to: 0, b, from: 0, tag: 31) } }
+            if rc != 0 { throw MPIError(code: rc, "MPI_Intercomm_merge") }
+            flags[1] = theirs
+        }
+        let rc = flags.withUnsafeMutableBytes { m in Collectives.bcast(CommTransport(self, local), buffer: m.baseAddress!, bytes: 8, root: 0) }
+        if rc != 0 { throw MPIError(code: rc, "MPI_Intercomm_merge") }
+        let meHigh = flags[0] != 0, themHigh = flags[1] != 0
+        let meFirst: Bool
+        if meHigh != themHigh { meFirst = !meHigh } else { meFirst = local.group.worldRanks[0] < c.remoteGroup!.worldRanks[0] }
+        let ranks = meFirst ? local.group.worldRanks + c.remoteGroup!.worldRanks : c.remoteGroup!.worldRanks + local.group.worldRanks
+        let g = Group(worldRanks: ranks, myWorldRank: worldRank)
+        let tmp = Communicator(contextID: c.contextID, group: g, collectiveContext: c.contextID &* 4 &+ 2)
+        let id = try agreeContextID(tmp)
+        let nc = Communicator(contextID: id, group: g)
+        nc.errorHandler = c.errorHandler
+        return nc
+    }
+}
