@@ -78,7 +78,8 @@ public final class NodeSegment {
         (base + 8).assumingMemoryBound(to: UInt32.self)
     }
 
-    /// Word `index` (0: pid, 16: doorbell, 17: sleeping) of a rank's area.
+    /// Word `index` of a rank's area. 0: pid (written once by the owner at start-up); 16: doorbell
+    /// (bumped by any peer that wakes the owner); 17: number of the owner's threads asleep.
     @inline(__always)
     private func rankWord(_ rank: Int, _ index: Int) -> UnsafeMutablePointer<UInt32> {
         (base + NodeLayout.headerBytes + rank * NodeLayout.rankAreaBytes + index * 4)
@@ -167,11 +168,12 @@ public final class NodeSegment {
         let bell = rankWord(localRank, 16)
         let sleeping = rankWord(localRank, 17)
         let seen = ferry_load_seqcst_u32(bell)
-        ferry_store_seqcst_u32(sleeping, 1)
+        // A count, not a flag: several threads of one rank (MPI_THREAD_MULTIPLE) may sleep.
+        _ = ferry_fetch_add_u32(sleeping, 1)
         if stillIdle() {
             _ = ferry_futex_wait(bell, seen, timeoutNanoseconds)
         }
-        ferry_store_seqcst_u32(sleeping, 0)
+        _ = ferry_fetch_add_u32(sleeping, UInt32.max)   // -1
     }
 
     /// Wakes this rank's own sleepers (another thread of this process has work for them).
