@@ -28,10 +28,14 @@ let package = Package(
         .target(name: "FerryLaunch", dependencies: ["FerryPMI", "FerryCore"]),
         .executableTarget(name: "ferry", dependencies: ["FerryLaunch"]),
         .executableTarget(name: "pingpong", dependencies: ["FerryRuntime"], path: "Tests/Programs/pingpong"),
-        .testTarget(name: "FerryCoreTests", dependencies: ["FerryCore", "FerrySys", "FerryShm"]),
+        .executableTarget(name: "mpitests", dependencies: ["FerryRuntime"], path: "Tests/Programs/mpitests"),
+        .executableTarget(name: "ring", dependencies: ["MPI"], path: "Examples/ring"),
+        .executableTarget(name: "swift-api-test", dependencies: ["MPI"], path: "Tests/Programs/swift-api"),
+        .testTarget(name: "FerryCoreTests", dependencies: ["FerryCore", "FerrySys", "FerryShm", "FerryRuntime"]),
         .testTarget(name: "FerryPMITests", dependencies: ["FerryPMI", "FerryLaunch"]),
         .testTarget(name: "FerryDatatypeTests", dependencies: ["FerryDatatype"]),
         .testTarget(name: "FerryReduceTests", dependencies: ["FerryReduce"]),
         .testTarget(name: "FerryCollectivesTests", dependencies: ["FerryCollectives"]),
+        .testTarget(name: "FerryIntegrationTests", dependencies: []),
     ]
 )

@@ -1,0 +1,120 @@
+// The shared-memory transport with real segments: two ranks' views of one node segment live in
+// this process, so ring order, back-pressure and clean-up are checked without processes.
+import Testing
+import FerryCore
+import FerrySys
+import FerryShm
+#if canImport(Glibc)
+import Glibc
+#endif
+
+private func jobID(_ tag: String) -> String { "test-\(getpid())-\(tag)" }
+
+private func shmEntries(containing s: String) -> [String] {
+    guard let d = opendir("/dev/shm") else { return [] }
+    defer { closedir(d) }
+    var out: [String] = []
+    while let e = readdir(d) {
+        let name = withUnsafeBytes(of: e.pointee.d_name) { String(cString: $0.bindMemory(to: CChar.self).baseAddress!) }
+        if name.contains(s) { out.append(name) }
+    }
+    return out
+}
+
+@Suite("shared-memory rings") struct NodeSegmentTests {
+    @Test("cells arrive in order, a full ring says no resource, and released cells are reused")
+    func ringOrderAndBackPressure() throws {
+        let layout = NodeLayout(localSize: 2, cellBytes: 256, ringCells: 4)
+        let id = jobID("ring")
+        let a = try NodeSegment(jobID: id, localRank: 0, layout: layout)
+        let b = try NodeSegment(jobID: id, localRank: 1, layout: layout)
+        for k in 0..<4 {
+            let h = try #require(a.reserve(to: 1))
+            h.pointee.tag = Int32(100 + k)
+            h.pointee.length = 8
+            (UnsafeMutableRawPointer(h) + cellHeaderBytes).storeBytes(of: UInt64(k * 7), as: UInt64.self)
+            a.publish(to: 1, h)
+        }
+        #expect(a.reserve(to: 1) == nil, "a ring of 4 cells holds 4 messages")
+        for k in 0..<4 {
+            let h = try #require(b.peek(from: 0))
+            #expect(h.pointee.tag == Int32(100 + k))
+            #expect((UnsafeRawPointer(h) + cellHeaderBytes).load(as: UInt64.self) == UInt64(k * 7))
+            b.release(from: 0, h)
+            if k == 1 { #expect(a.reserve(to: 1) != nil, "a released cell is free again") }
+        }
+        #expect(b.peek(from: 0) == nil)
+        #expect(b.anyIncoming() == false)
+        #expect(a.pid(ofLocalRank: 1) == getpid())
+    }
+
+    @Test("the segment name is unlinked once every local rank has mapped it")
+    func unlinkedAfterAllMapped() throws {
+        let id = jobID("unlink")
+        let layout = NodeLayout(localSize: 2, cellBytes: 256, ringCells: 2)
+        let a = try NodeSegment(jobID: id, localRank: 0, layout: layout)
+        #expect(shmEntries(containing: id).count == 1, "visible while rank 1 has not mapped it")
+        let b = try NodeSegment(jobID: id, localRank: 1, layout: layout)
+        #expect(shmEntries(containing: id).isEmpty, "nothing left in /dev/shm")
+        _ = (a, b)
+    }
+
+    @Test("a segment larger than /dev/shm fails with a clear message and leaves nothing behind")
+    func tooLargeForDevShm() {
+        let free = SharedSegment.freeBytes() ?? 0
+        let name = "/ferry-\(jobID("huge"))"
+        do {
+            _ = try SharedSegment.create(name: name, byteCount: free + (1 << 40))
+            Issue.record("creating a segment larger than /dev/shm succeeded")
+        } catch {
+            #expect(error.errorClass == .noMem)
+            #expect(error.description.contains("/dev/shm"))
+        }
+        #expect(shmEntries(containing: jobID("huge")).isEmpty)
+    }
+
+    @Test("opening a segment nobody creates times out with an error, not a hang")
+    func openTimesOut() {
+        #expect(throws: MPIError.self) {
+            _ = try SharedSegment.open(name: "/ferry-\(jobID("absent"))", byteCount: 4096, timeoutSeconds: 0.2)
+        }
+    }
+
+    @Test("a sleeping rank is woken by a publish to it")
+    func doorbellWakes() throws {
+        let layout = NodeLayout(localSize: 2, cellBytes: 256, ringCells: 2)
+        let id = jobID("bell")
+        let a = try NodeSegment(jobID: id, localRank: 0, layout: layout)
+        let b = try NodeSegment(jobID: id, localRank: 1, layout: layout)
+        let t0 = monotonicSeconds()
+        // No publish: the sleep ends at its 50 ms time-out.
+        b.sleep(timeoutNanoseconds: 50_000_000) { true }
+        #expect(monotonicSeconds() - t0 >= 0.04)
+        // A publish before sleeping: stillIdle sees the cell and the sleep returns at once.
+        let h = try #require(a.reserve(to: 1))
+        a.publish(to: 1, h)
+        let t1 = monotonicSeconds()
+        b.sleep(timeoutNanoseconds: 2_000_000_000) { !b.anyIncoming() }
+        #expect(monotonicSeconds() - t1 < 0.5)
+    }
+}
+
+@Suite("tunables") struct TunableTests {
+    @Test("values are clamped into their valid ranges")
+    func clamping() {
+        setenv("FERRY_SHM_CELL_BYTES", "100", 1)
+        setenv("FERRY_SHM_RING_CELLS", "1", 1)
+        setenv("FERRY_PIPELINE_CHUNK", "999999", 1)
+        defer { unsetenv("FERRY_SHM_CELL_BYTES"); unsetenv("FERRY_SHM_RING_CELLS"); unsetenv("FERRY_PIPELINE_CHUNK") }
+        let t = Tunables.fromEnvironment()
+        #expect(t.shmCellBytes == 256)
+        #expect(t.shmRingCells == 2)
+        #expect(t.pipelineChunkBytes == 256 - 64)
+    }
+
+    @Test("every tunable is documented")
+    func documented() {
+        #expect(Tunables.descriptions.count == 8)
+        #expect(Tunables.descriptions.allSatisfy { $0.variable.hasPrefix("FERRY_") && !$0.meaning.isEmpty })
+    }
+}
