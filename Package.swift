@@ -4,7 +4,9 @@
 //   -> FerryCollectives -> FerryRuntime -> MPI (Swift API); FerryLaunch -> ferry (CLI).
 import PackageDescription
 
-let optimize: [SwiftSetting] = [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]
+// Hot-path targets: no dynamic exclusivity checks in release builds (the runtime serializes
+// access itself: one lock under MPI_THREAD_MULTIPLE, one thread otherwise).
+let hot: [SwiftSetting] = [.unsafeFlags(["-enforce-exclusivity=unchecked"], .when(configuration: .release))]
 
 let package = Package(
     name: "Ferry",
@@ -17,13 +19,14 @@ let package = Package(
         .target(name: "FerryCore", dependencies: ["CFerryShims"]),
         .target(name: "FerrySys", dependencies: ["FerryCore", "CFerryShims"]),
         .target(name: "FerryPMI", dependencies: ["FerryCore"]),
-        .target(name: "FerryDatatype", dependencies: ["FerryCore"]),
-        .target(name: "FerryReduce", dependencies: ["FerryCore"]),
-        .target(name: "FerryCollectives", dependencies: ["FerryCore", "FerryReduce"]),
-        .target(name: "FerryShm", dependencies: ["FerrySys"]),
+        .target(name: "FerryDatatype", dependencies: ["FerryCore"], swiftSettings: hot),
+        .target(name: "FerryReduce", dependencies: ["FerryCore"], swiftSettings: hot),
+        .target(name: "FerryCollectives", dependencies: ["FerryCore", "FerryReduce"], swiftSettings: hot),
+        .target(name: "FerryShm", dependencies: ["FerrySys"], swiftSettings: hot),
         .target(name: "FerryRuntime",
                 dependencies: ["FerryCore", "FerrySys", "FerryPMI", "FerryDatatype", "FerryReduce",
-                               "FerryCollectives", "FerryShm"]),
+                               "FerryCollectives", "FerryShm"],
+                swiftSettings: hot),
         .target(name: "MPI", dependencies: ["FerryRuntime"]),
         .target(name: "FerryLaunch", dependencies: ["FerryPMI", "FerryCore"]),
         .executableTarget(name: "ferry", dependencies: ["FerryLaunch"]),

@@ -149,7 +149,10 @@ public final class Datatype: @unchecked Sendable {
             name = ""
         }
         committedFlat = nil
-        if basicType != nil { committedFlat = FlatLayout(runs: buildRuns(), bounds: bounds) }
+        if basicType != nil {
+            committedFlat = FlatLayout(runs: buildRuns(), bounds: bounds)
+            contiguousCache = computeContiguous()
+        }
     }
 
     private static let predefinedTable: [Datatype] = BasicType.allCases.map { t in
@@ -186,6 +189,7 @@ public final class Datatype: @unchecked Sendable {
     /// MPI_Type_commit: builds the flattened representation. Idempotent.
     public func commit() {
         if committedFlat == nil { committedFlat = FlatLayout(runs: buildRuns(), bounds: bounds) }
+        contiguousCache = computeContiguous()
     }
 
     /// The flattened layout: the committed one, or one built now (uncommitted types, slow).
@@ -204,15 +208,24 @@ public final class Datatype: @unchecked Sendable {
     /// `count` elements are one contiguous run of bytes starting at base + trueLowerBound
     /// (size == extent == trueExtent and one block in type-map order). Fast path for transports.
     public var isContiguous: Bool {
+        if let c = contiguousCache { return c }
+        return computeContiguous()
+    }
+
+    private func computeContiguous() -> Bool {
         if size == 0 { return true }
         return size == extent && size == trueExtent && flat.blockCount == 1
     }
+
+    /// `isContiguous`, fixed once the layout is committed (the transports ask per message).
+    private var contiguousCache: Bool?
 
     /// MPI_Type_dup: same type map, combiner `.dup`; committed if the original is.
     public func duplicate() -> Datatype {
         let d = Datatype(layout: .alias(self), bounds: bounds, combiner: .dup, types: [self],
                          uniform: uniformBasicType)
         d.committedFlat = committedFlat
+        d.contiguousCache = contiguousCache
         return d
     }
 

@@ -72,41 +72,43 @@ extension Runtime {
         requests.slots[Int(i)].tag = tag
         requests.slots[Int(i)].context = context
         requests.slots[Int(i)].comm = comm
+        requests.slots[Int(i)].sourceRank = comm.rank
         requests.slots[Int(i)].mode = mode
     }
 
     /// Starts (or restarts, for persistent requests) the send in slot `i`. Caller holds the lock.
     func startSend(_ i: Int32) -> Int32 {
-        var s = requests.slots[Int(i)]
+        let s = requests.slots.pointer(i)
         requests.slots[Int(i)].isComplete = false
         requests.slots[Int(i)].isActive = true
         requests.slots[Int(i)].progressBytes = 0
         requests.slots[Int(i)].status = Status()
-        if s.peer == MPIConstant.procNull {
+        if s.pointee.peer == MPIConstant.procNull {
             requests.slots[Int(i)].status = .procNull
             complete(i)
             return 0
         }
-        if s.mode == .buffered {
+        if s.pointee.mode == .buffered {
             // Copy into the attached buffer, then send that copy as a standard send.
-            guard let off = bsend.reserve(s.bytes + MPIConstant.bsendOverhead) else {
+            guard let off = bsend.reserve(s.pointee.bytes + MPIConstant.bsendOverhead) else {
                 complete(i)
                 return ErrorClass.buffer.rawValue
             }
             let copy = bsend.base! + off + MPIConstant.bsendOverhead
-            if s.bytes > 0 { packOut(s, offset: 0, into: copy, bytes: s.bytes) }
+            if s.pointee.bytes > 0 { packOut(s, offset: 0, into: copy, bytes: s.pointee.bytes) }
+            let (bytes, peer, tag, comm, context) = (s.pointee.bytes, s.pointee.peer, s.pointee.tag, s.pointee.comm!, s.pointee.context)
+            // `allocate` may move the slab: no slot pointer is used after it.
             let j = requests.allocate(.send)
-            setupSend(j, copy, s.bytes, Datatype.predefined(.byte), s.peer, s.tag, s.comm!, s.context, .standard)
+            setupSend(j, copy, bytes, Datatype.predefined(.byte), peer, tag, comm, context, .standard)
             requests.slots[Int(j)].bsendOffset = off
             requests.slots[Int(j)].freeWhenDone = true
             complete(i)
-            s = requests.slots[Int(j)]
             return startSend(j)
         }
-        let dest = s.comm!.worldRank(ofPeer: s.peer)
+        let dest = s.pointee.comm!.worldRank(ofPeer: s.pointee.peer)
         requests.slots[Int(i)].worldPeer = dest
         if dest == worldRank { sendToSelf(i); return 0 }
-        if s.bytes <= tunables.eagerLimitBytes {
+        if s.pointee.bytes <= tunables.eagerLimitBytes {
             requests.slots[Int(i)].phase = .queuedEager
             enqueue(.eager(i), to: dest)
         } else {
@@ -119,24 +121,24 @@ extension Runtime {
     /// A send whose destination is this process: copy straight into a posted receive, or into
     /// an unexpected message. Synchronous sends complete when the receive matches.
     private func sendToSelf(_ i: Int32) {
-        let s = requests.slots[Int(i)]
-        let ctx = s.context, src = s.comm!.rank, tag = s.tag
-        let sync = s.mode == .synchronous
+        let s = requests.slots.pointer(i)
+        let ctx = s.pointee.context, src = s.pointee.comm!.rank, tag = s.pointee.tag
+        let sync = s.pointee.mode == .synchronous
         if let r = findPosted(context: ctx, source: src, tag: tag) {
-            beginReceive(r, source: src, tag: tag, from: worldRank, total: s.bytes)
+            beginReceive(r, source: src, tag: tag, from: worldRank, total: s.pointee.bytes)
             copySendToReceive(i, r)
-            requests.slots[Int(r)].progressBytes = s.bytes
+            requests.slots[Int(r)].progressBytes = s.pointee.bytes
             completeReceive(r)
             requests.slots[Int(i)].phase = .done
             complete(i)
             return
         }
-        let data = UnsafeMutableRawPointer.allocate(byteCount: max(s.bytes, 1), alignment: 16)
-        if s.bytes > 0 { packOut(s, offset: 0, into: data, bytes: s.bytes) }
+        let data = UnsafeMutableRawPointer.allocate(byteCount: max(s.pointee.bytes, 1), alignment: 16)
+        if s.pointee.bytes > 0 { packOut(s, offset: 0, into: data, bytes: s.pointee.bytes) }
         let id = nextUnexpectedID
         nextUnexpectedID += 1
-        unexpected[id] = UnexpectedMessage(context: ctx, source: src, tag: tag, fromWorld: worldRank, total: s.bytes,
-                                           data: data, received: s.bytes, isRendezvous: false, synchronous: sync,
+        unexpected[id] = UnexpectedMessage(context: ctx, source: src, tag: tag, fromWorld: worldRank, total: s.pointee.bytes,
+                                           data: data, received: s.pointee.bytes, isRendezvous: false, synchronous: sync,
                                            senderRequest: requests.id(i).wire, address: 0)
         unexpectedOrder.append(id)
         if sync {
@@ -149,16 +151,16 @@ extension Runtime {
 
     /// Moves a message from a send slot to a receive slot in this process, chunk by chunk.
     private func copySendToReceive(_ i: Int32, _ r: Int32) {
-        let s = requests.slots[Int(i)]
-        let d = requests.slots[Int(r)]
-        if s.datatype!.isContiguous && d.datatype!.isContiguous {
-            let n = min(s.bytes, d.bytes)
-            if n > 0 { memmove(d.buffer! + d.datatype!.trueLowerBound, s.buffer! + s.datatype!.trueLowerBound, n) }
+        let s = requests.slots.pointer(i)
+        let d = requests.slots.pointer(r)
+        if s.pointee.datatype!.isContiguous && d.pointee.datatype!.isContiguous {
+            let n = min(s.pointee.bytes, d.pointee.bytes)
+            if n > 0 { memmove(d.pointee.buffer! + d.pointee.datatype!.trueLowerBound, s.pointee.buffer! + s.pointee.datatype!.trueLowerBound, n) }
             return
         }
         var off = 0
-        while off < s.bytes {
-            let n = min(bounceBytes, s.bytes - off)
+        while off < s.pointee.bytes {
+            let n = min(bounceBytes, s.pointee.bytes - off)
             packOut(s, offset: off, into: bounce, bytes: n)
             unpackIn(r, from: bounce, bytes: n, at: off)
             off += n
@@ -208,15 +210,15 @@ extension Runtime {
         requests.slots[Int(i)].isComplete = false
         requests.slots[Int(i)].isActive = true
         requests.slots[Int(i)].status = Status()
-        let s = requests.slots[Int(i)]
-        if s.peer == MPIConstant.procNull {
+        let s = requests.slots.pointer(i)
+        if s.pointee.peer == MPIConstant.procNull {
             requests.slots[Int(i)].status = .procNull
             complete(i)
             return
         }
         // Drain what has arrived first, so that the unexpected queue is as complete as possible.
         progress()
-        if let k = findUnexpected(context: s.context, source: s.peer, tag: s.tag) {
+        if let k = findUnexpected(context: s.pointee.context, source: s.pointee.peer, tag: s.pointee.tag) {
             let id = unexpectedOrder.remove(at: k)
             deliver(id, probed: false, to: i)
             return
@@ -366,16 +368,16 @@ extension Runtime {
     public func cancel(_ r: RequestID) -> Int32 {
         lock(); defer { unlock() }
         guard let i = requests.validate(r) else { return ErrorClass.request.rawValue }
-        let s = requests.slots[Int(i)]
-        if s.isComplete { return 0 }
-        if s.kind == .generalized {
-            return s.callbacks!.cancel(false)
+        let s = requests.slots.pointer(i)
+        if s.pointee.isComplete { return 0 }
+        if s.pointee.kind == .generalized {
+            return s.pointee.callbacks!.cancel(false)
         }
-        if s.kind == .receive, let k = posted.firstIndex(of: i) {
+        if s.pointee.kind == .receive, let k = posted.firstIndex(of: i) {
             posted.remove(at: k)
             requests.slots[Int(i)].status.cancelled = true
             complete(i)
-        } else if s.kind == .send && s.phase == .queuedEager && s.progressBytes == 0 {
+        } else if s.pointee.kind == .send && s.pointee.phase == .queuedEager && s.pointee.progressBytes == 0 {
             requests.slots[Int(i)].phase = .done
             requests.slots[Int(i)].status.cancelled = true
             complete(i)

@@ -41,7 +41,8 @@ extension Runtime {
     @discardableResult
     func progress() -> Bool {
         var did = false
-        if let node {
+        if let ref = nodeRef { did = ref._withUnsafeGuaranteedRef { node in
+            var did = false
             let me = Int(worldRank)
             let limit = tunables.shmRingCells
             for p in 0..<worldSize where p != me {
@@ -53,7 +54,8 @@ extension Runtime {
                 }
                 if n > 0 { did = true }
             }
-        }
+            return did
+        } }
         if !busyDestinations.isEmpty { did = pushAll() || did }
         return did
     }
@@ -85,7 +87,11 @@ extension Runtime {
 
     /// Pushes as much of `dest`'s queue as its ring has room for. True if anything was written.
     private func push(_ dest: Int32) -> Bool {
-        guard let node else { return false }
+        guard let ref = nodeRef else { return false }
+        return ref._withUnsafeGuaranteedRef { node in push(dest, node) }
+    }
+
+    private func push(_ dest: Int32, _ node: NodeSegment) -> Bool {
         var did = false
         let payloadMax = node.layout.payloadBytesPerCell
         while !sendQueues[Int(dest)].isEmpty {
@@ -103,13 +109,13 @@ extension Runtime {
             case .requestToSend(let i):
                 if requests.slots[Int(i)].phase == .done { break }   // cancelled before it left
                 guard let h = node.reserve(to: Int(dest)) else { return did }
-                let s = requests.slots[Int(i)]
+                let s = requests.slots.pointer(i)
                 fillEnvelope(h, s, kind: .requestToSend)
                 h.pointee.length = 0
-                h.pointee.total = UInt64(s.bytes)
+                h.pointee.total = UInt64(s.pointee.bytes)
                 h.pointee.senderRequest = requests.id(i).wire
-                h.pointee.address = s.datatype!.isContiguous && s.bytes > 0
-                    ? UInt64(UInt(bitPattern: s.buffer! + s.datatype!.trueLowerBound)) : 0
+                h.pointee.address = s.pointee.datatype!.isContiguous && s.pointee.bytes > 0
+                    ? UInt64(UInt(bitPattern: s.pointee.buffer! + s.pointee.datatype!.trueLowerBound)) : 0
                 node.publish(to: Int(dest), h)
                 requests.slots[Int(i)].phase = .awaitingRendezvous
                 did = true
@@ -117,12 +123,12 @@ extension Runtime {
                 if requests.slots[Int(i)].phase == .done { break }   // cancelled before it left
                 while true {
                     guard let h = node.reserve(to: Int(dest)) else { return did }
-                    let s = requests.slots[Int(i)]
-                    let offset = s.progressBytes
-                    let n = min(s.bytes - offset, payloadMax)
+                    let s = requests.slots.pointer(i)
+                    let offset = s.pointee.progressBytes
+                    let n = min(s.pointee.bytes - offset, payloadMax)
                     if offset == 0 {
                         fillEnvelope(h, s, kind: .eager)
-                        h.pointee.total = UInt64(s.bytes)
+                        h.pointee.total = UInt64(s.pointee.bytes)
                         h.pointee.senderRequest = requests.id(i).wire
                     } else {
                         h.pointee.kind = CellKind.eagerContinuation.rawValue
@@ -132,7 +138,7 @@ extension Runtime {
                     node.publish(to: Int(dest), h)
                     did = true
                     requests.slots[Int(i)].progressBytes = offset + n
-                    if offset + n == s.bytes { break }
+                    if offset + n == s.pointee.bytes { break }
                 }
                 if requests.slots[Int(i)].mode == .synchronous {
                     requests.slots[Int(i)].phase = .awaitingAck
@@ -142,15 +148,15 @@ extension Runtime {
                 }
             case .stream(let i):
                 while true {
-                    let s = requests.slots[Int(i)]
-                    if s.progressBytes == s.bytes { break }
+                    let s = requests.slots.pointer(i)
+                    if s.pointee.progressBytes == s.pointee.bytes { break }
                     guard let h = node.reserve(to: Int(dest)) else { return did }
-                    let n = min(s.bytes - s.progressBytes, min(payloadMax, tunables.pipelineChunkBytes))
+                    let n = min(s.pointee.bytes - s.pointee.progressBytes, min(payloadMax, tunables.pipelineChunkBytes))
                     h.pointee.kind = CellKind.data.rawValue
                     h.pointee.length = UInt32(n)
-                    h.pointee.offset = UInt64(s.progressBytes)
-                    h.pointee.receiverRequest = s.remoteRequest
-                    packOut(s, offset: s.progressBytes, into: UnsafeMutableRawPointer(h) + cellHeaderBytes, bytes: n)
+                    h.pointee.offset = UInt64(s.pointee.progressBytes)
+                    h.pointee.receiverRequest = s.pointee.remoteRequest
+                    packOut(s, offset: s.pointee.progressBytes, into: UnsafeMutableRawPointer(h) + cellHeaderBytes, bytes: n)
                     node.publish(to: Int(dest), h)
                     did = true
                     requests.slots[Int(i)].progressBytes += n
@@ -164,22 +170,22 @@ extension Runtime {
     }
 
     @inline(__always)
-    private func fillEnvelope(_ h: UnsafeMutablePointer<CellHeader>, _ s: RequestSlot, kind: CellKind) {
+    private func fillEnvelope(_ h: UnsafeMutablePointer<CellHeader>, _ s: UnsafeMutablePointer<RequestSlot>, kind: CellKind) {
         h.pointee.kind = kind.rawValue
-        h.pointee.flags = s.mode == .synchronous ? CellFlags.synchronous : 0
-        h.pointee.context = s.context
-        h.pointee.source = s.comm!.rank
-        h.pointee.tag = s.tag
+        h.pointee.flags = s.pointee.mode == .synchronous ? CellFlags.synchronous : 0
+        h.pointee.context = s.pointee.context
+        h.pointee.source = s.pointee.sourceRank
+        h.pointee.tag = s.pointee.tag
     }
 
     /// Copies packed bytes [offset, offset+n) of a send's data to `dst`.
     @inline(__always)
-    func packOut(_ s: RequestSlot, offset: Int, into dst: UnsafeMutableRawPointer, bytes n: Int) {
-        let t = s.datatype!
+    func packOut(_ s: UnsafeMutablePointer<RequestSlot>, offset: Int, into dst: UnsafeMutableRawPointer, bytes n: Int) {
+        let t = s.pointee.datatype!
         if t.isContiguous {
-            memcpy(dst, s.buffer! + t.trueLowerBound + offset, n)
+            memcpy(dst, s.pointee.buffer! + t.trueLowerBound + offset, n)
         } else {
-            t.pack(from: UnsafeRawPointer(s.buffer), count: s.count, packedOffset: offset, into: dst, bytes: n)
+            t.pack(from: UnsafeRawPointer(s.pointee.buffer), count: s.pointee.count, packedOffset: offset, into: dst, bytes: n)
         }
     }
 
@@ -187,15 +193,15 @@ extension Runtime {
     /// what does not fit (the truncation error is reported in the status).
     @inline(__always)
     func unpackIn(_ i: Int32, from src: UnsafeRawPointer, bytes n: Int, at offset: Int) {
-        let s = requests.slots[Int(i)]
-        guard offset < s.bytes else { return }
-        let m = min(n, s.bytes - offset)
+        let s = requests.slots.pointer(i)
+        guard offset < s.pointee.bytes else { return }
+        let m = min(n, s.pointee.bytes - offset)
         guard m > 0 else { return }
-        let t = s.datatype!
+        let t = s.pointee.datatype!
         if t.isContiguous {
-            memcpy(s.buffer! + t.trueLowerBound + offset, src, m)
+            memcpy(s.pointee.buffer! + t.trueLowerBound + offset, src, m)
         } else {
-            t.unpack(from: src, bytes: m, into: s.buffer, count: s.count, packedOffset: offset)
+            t.unpack(from: src, bytes: m, into: s.pointee.buffer, count: s.pointee.count, packedOffset: offset)
         }
     }
 
@@ -267,9 +273,9 @@ extension Runtime {
         var k = 0
         while k < posted.count {
             let i = posted[k]
-            let s = requests.slots[Int(i)]
-            if s.context == context && (s.peer == source || s.peer == MPIConstant.anySource)
-                && (s.tag == tag || s.tag == MPIConstant.anyTag) {
+            let s = requests.slots.pointer(i)
+            if s.pointee.context == context && (s.pointee.peer == source || s.pointee.peer == MPIConstant.anySource)
+                && (s.pointee.tag == tag || s.pointee.tag == MPIConstant.anyTag) {
                 posted.remove(at: k)
                 return i
             }
@@ -381,17 +387,17 @@ extension Runtime {
     /// process_vm_readv from the sender's buffer. False (and single copy switched off for good)
     /// if the kernel refuses before any byte moved.
     private func singleCopyRead(_ i: Int32, pid: Int32, address: UInt64, bytes n: Int) -> Bool {
-        let s = requests.slots[Int(i)]
-        let t = s.datatype!
+        let s = requests.slots.pointer(i)
+        let t = s.pointee.datatype!
         var done = 0
         while done < n {
             let got: Int
             if t.isContiguous {
-                got = ferry_vm_read(pid, s.buffer! + t.trueLowerBound + done, n - done, address + UInt64(done))
+                got = ferry_vm_read(pid, s.pointee.buffer! + t.trueLowerBound + done, n - done, address + UInt64(done))
             } else {
                 let want = min(bounceBytes, n - done)
                 got = ferry_vm_read(pid, bounce, want, address + UInt64(done))
-                if got > 0 { t.unpack(from: bounce, bytes: got, into: s.buffer, count: s.count, packedOffset: done) }
+                if got > 0 { t.unpack(from: bounce, bytes: got, into: s.pointee.buffer, count: s.pointee.count, packedOffset: done) }
             }
             if got <= 0 {
                 if done == 0 { singleCopy = false; return false }
@@ -408,9 +414,9 @@ extension Runtime {
 
     @inline(__always)
     func completeReceive(_ i: Int32) {
-        let s = requests.slots[Int(i)]
-        requests.slots[Int(i)].status.byteCount = min(s.messageBytes, s.bytes)
-        if s.messageBytes > s.bytes && s.status.error == 0 {
+        let s = requests.slots.pointer(i)
+        requests.slots[Int(i)].status.byteCount = min(s.pointee.messageBytes, s.pointee.bytes)
+        if s.pointee.messageBytes > s.pointee.bytes && s.pointee.status.error == 0 {
             requests.slots[Int(i)].status.error = ErrorClass.truncate.rawValue
         }
         complete(i)

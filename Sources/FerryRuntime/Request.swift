@@ -63,6 +63,8 @@ struct RequestSlot {
     /// For sends: the destination's world rank; for receives: the matched sender's world rank.
     var worldPeer: Int32 = 0
     var comm: Communicator? = nil
+    /// Sends: this process's rank in `comm` (the envelope's source), kept to avoid touching `comm`.
+    var sourceRank: Int32 = 0
     /// Bytes moved so far (sent fragments or received bytes).
     var progressBytes = 0
     /// Whole incoming message size (receives).
@@ -80,13 +82,49 @@ struct RequestSlot {
     var freeWhenDone = false
 }
 
+/// Slot storage addressed in place (no copy, no copy-on-write check, no exclusivity
+/// bookkeeping): the hot path reads and writes single fields of a slot.
+struct SlotStorage {
+    var base: UnsafeMutablePointer<RequestSlot>
+    var count = 0
+    var capacity: Int
+
+    init(capacity: Int) {
+        self.capacity = max(capacity, 16)
+        base = .allocate(capacity: self.capacity)
+    }
+
+    @inline(__always)
+    subscript(i: Int) -> RequestSlot {
+        unsafeAddress { UnsafePointer(base + i) }
+        nonmutating unsafeMutableAddress { base + i }
+    }
+
+    /// The slot itself, for functions that read several fields.
+    @inline(__always) func pointer(_ i: Int32) -> UnsafeMutablePointer<RequestSlot> { base + Int(i) }
+
+    /// Appends a fresh slot, doubling the storage when full (slots are only ever named by
+    /// index, so moving them is safe).
+    mutating func append() {
+        if count == capacity {
+            let bigger = UnsafeMutablePointer<RequestSlot>.allocate(capacity: capacity * 2)
+            bigger.moveInitialize(from: base, count: count)
+            base.deallocate()
+            base = bigger
+            capacity *= 2
+        }
+        (base + count).initialize(to: RequestSlot())
+        count += 1
+    }
+}
+
 /// The slab. - Note: accessed under the engine's lock.
 struct RequestTable {
-    var slots: ContiguousArray<RequestSlot> = []
+    var slots: SlotStorage
     var freeHead: Int32 = -1
 
     init(capacity: Int) {
-        slots.reserveCapacity(capacity)
+        slots = SlotStorage(capacity: capacity)
     }
 
     @inline(__always)
@@ -97,24 +135,26 @@ struct RequestTable {
             freeHead = slots[Int(i)].nextFree
         } else {
             i = Int32(slots.count)
-            slots.append(RequestSlot())
+            slots.append()
         }
-        let g = slots[Int(i)].generation
-        slots[Int(i)] = RequestSlot()
-        slots[Int(i)].generation = g
-        slots[Int(i)].inUse = true
-        slots[Int(i)].kind = kind
+        let s = slots.pointer(i)
+        let g = s.pointee.generation
+        s.pointee = RequestSlot()
+        s.pointee.generation = g
+        s.pointee.inUse = true
+        s.pointee.kind = kind
         return i
     }
 
     @inline(__always)
     mutating func release(_ i: Int32) {
-        slots[Int(i)].generation &+= 1
-        slots[Int(i)].inUse = false
-        slots[Int(i)].datatype = nil
-        slots[Int(i)].comm = nil
-        slots[Int(i)].callbacks = nil
-        slots[Int(i)].nextFree = freeHead
+        let s = slots.pointer(i)
+        s.pointee.generation &+= 1
+        s.pointee.inUse = false
+        s.pointee.datatype = nil
+        s.pointee.comm = nil
+        s.pointee.callbacks = nil
+        s.pointee.nextFree = freeHead
         freeHead = i
     }
 
@@ -125,7 +165,7 @@ struct RequestTable {
     @inline(__always)
     func validate(_ r: RequestID) -> Int32? {
         guard r.index >= 0, Int(r.index) < slots.count else { return nil }
-        let s = slots[Int(r.index)]
-        return s.inUse && s.generation == r.generation ? r.index : nil
+        let s = slots.pointer(r.index)
+        return s.pointee.inUse && s.pointee.generation == r.generation ? r.index : nil
     }
 }

@@ -26,6 +26,8 @@ public final class Runtime: @unchecked Sendable {
     public let jobID: String
     public let startTime: Double
     let node: NodeSegment?
+    /// The same segment, borrowed on hot paths without retain/release (`node` keeps it alive).
+    let nodeRef: Unmanaged<NodeSegment>?
     /// Whether waits should give the core away (more local ranks than cores).
     let oversubscribed: Bool
     /// Whether public entry points take `lock` (MPI_THREAD_MULTIPLE).
@@ -116,6 +118,7 @@ public final class Runtime: @unchecked Sendable {
         } else {
             node = nil
         }
+        nodeRef = node.map { Unmanaged.passUnretained($0) }
         _ = ferry_allow_ptrace_any()
     }
 
