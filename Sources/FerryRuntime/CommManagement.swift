@@ -179,20 +179,11 @@ extension Runtime {
         rc = remoteRanks.withUnsafeMutableBytes { b in Collectives.bcast(lt, buffer: b.baseAddress, bytes: b.count, root: Int(localLeader)) }
         if rc != 0 { throw MPIError(code: rc, "MPI_Intercomm_create") }
         let remote = Group(worldRanks: remoteRanks, myWorldRank: worldRank)
-        // Agree on the id: a provisional intercommunicator whose local side is a dup of `local`
-        // and whose leaders are rank 0... so put the leader first by agreeing over `local`.
+        // The new intercommunicator's local side is a duplicate of `local`, so that its own
+        // collectives never meet the user's traffic on `local`.
         let localDup = try commDup(local)
-        let probe = Communicator(contextID: localDup.contextID, group: local.group, remoteGroup: remote,
-                                 collectiveContext: localDup.contextID &* 4 &+ 2)
-        probe.localComm = localDup
-        // Leaders are rank 0 of each side in the agreement: use a group ordering with the
-        // leader at 0 when it is not already.
-        let id: UInt32
-        if localLeader == 0 {
-            id = try agreeInterContext(probe, localLeader: 0, remoteLeaderWorld: remote.worldRanks.first!, leaderPeer: peer, remoteLeader: remoteLeader, tag: tag)
-        } else {
-            id = try agreeInterContext(probe, localLeader: localLeader, remoteLeaderWorld: 0, leaderPeer: peer, remoteLeader: remoteLeader, tag: tag)
-        }
+        let id = try agreeInterContext(local: localDup, localLeader: localLeader, leaderPeer: peer,
+                                       remoteLeader: remoteLeader, tag: tag)
         let nc = Communicator(contextID: id, group: local.group, remoteGroup: remote)
         nc.localComm = localDup
         nc.errorHandler = local.errorHandler
@@ -201,9 +192,8 @@ extension Runtime {
 
     /// Context agreement for a new intercommunicator: AND within each side, leaders exchange
     /// over the peer communicator, then broadcast within each side.
-    private func agreeInterContext(_ probe: Communicator, localLeader: Int32, remoteLeaderWorld: Int32,
-                                   leaderPeer: Communicator?, remoteLeader: Int32, tag: Int32) throws(MPIError) -> UInt32 {
-        let local = probe.localComm!
+    private func agreeInterContext(local: Communicator, localLeader: Int32, leaderPeer: Communicator?,
+                                   remoteLeader: Int32, tag: Int32) throws(MPIError) -> UInt32 {
         var mask = contextMask
         let lt = CommTransport(self, local)
         var rc = mask.withUnsafeMutableBytes { m in

@@ -34,14 +34,32 @@ extension Runtime {
         return t >= 0 && t <= MPIConstant.tagUpperBound ? 0 : ErrorClass.tag.rawValue
     }
 
+    /// The checks of a send: communicator, count, datatype, buffer, destination, tag.
+    @inline(__always)
+    func checkSend(_ buffer: UnsafeRawPointer?, _ count: Int, _ datatype: Datatype?, _ dest: Int32, _ tag: Int32,
+                   _ comm: Communicator?) -> Int32 {
+        var rc = checkBuffer(buffer, count: count, datatype: datatype, comm: comm)
+        if rc == 0 { rc = checkPeer(dest, comm!, allowAny: false) }
+        if rc == 0 { rc = checkTag(tag, allowAny: false) }
+        return rc
+    }
+
+    /// The checks of a receive: as a send's, with MPI_ANY_SOURCE and MPI_ANY_TAG allowed.
+    @inline(__always)
+    func checkReceive(_ buffer: UnsafeRawPointer?, _ count: Int, _ datatype: Datatype?, _ source: Int32, _ tag: Int32,
+                      _ comm: Communicator?) -> Int32 {
+        var rc = checkBuffer(buffer, count: count, datatype: datatype, comm: comm)
+        if rc == 0 { rc = checkPeer(source, comm!, allowAny: true) }
+        if rc == 0 { rc = checkTag(tag, allowAny: true) }
+        return rc
+    }
+
     // MARK: send
 
     /// Starts a send. Returns an error code, and the request in `request`.
     public func isend(_ buffer: UnsafeRawPointer?, count: Int, datatype: Datatype?, dest: Int32, tag: Int32,
                       comm: Communicator?, mode: SendMode = .standard, request: inout RequestID) -> Int32 {
-        var rc = checkBuffer(buffer, count: count, datatype: datatype, comm: comm)
-        if rc == 0 { rc = checkPeer(dest, comm!, allowAny: false) }
-        if rc == 0 { rc = checkTag(tag, allowAny: false) }
+        var rc = checkSend(buffer, count, datatype, dest, tag, comm)
         if rc != 0 { return rc }
         lock(); defer { unlock() }
         let i = requests.allocate(.send)
@@ -171,9 +189,7 @@ extension Runtime {
 
     public func irecv(_ buffer: UnsafeMutableRawPointer?, count: Int, datatype: Datatype?, source: Int32, tag: Int32,
                       comm: Communicator?, request: inout RequestID) -> Int32 {
-        var rc = checkBuffer(buffer, count: count, datatype: datatype, comm: comm)
-        if rc == 0 { rc = checkPeer(source, comm!, allowAny: true) }
-        if rc == 0 { rc = checkTag(tag, allowAny: true) }
+        let rc = checkReceive(UnsafeRawPointer(buffer), count, datatype, source, tag, comm)
         if rc != 0 { return rc }
         lock(); defer { unlock() }
         let i = requests.allocate(.receive)
@@ -323,9 +339,7 @@ extension Runtime {
 
     public func sendInit(_ buffer: UnsafeRawPointer?, count: Int, datatype: Datatype?, dest: Int32, tag: Int32,
                          comm: Communicator?, mode: SendMode, request: inout RequestID) -> Int32 {
-        var rc = checkBuffer(buffer, count: count, datatype: datatype, comm: comm)
-        if rc == 0 { rc = checkPeer(dest, comm!, allowAny: false) }
-        if rc == 0 { rc = checkTag(tag, allowAny: false) }
+        let rc = checkSend(buffer, count, datatype, dest, tag, comm)
         if rc != 0 { return rc }
         lock(); defer { unlock() }
         let i = requests.allocate(.send)
@@ -338,9 +352,7 @@ extension Runtime {
 
     public func recvInit(_ buffer: UnsafeMutableRawPointer?, count: Int, datatype: Datatype?, source: Int32, tag: Int32,
                          comm: Communicator?, request: inout RequestID) -> Int32 {
-        var rc = checkBuffer(buffer, count: count, datatype: datatype, comm: comm)
-        if rc == 0 { rc = checkPeer(source, comm!, allowAny: true) }
-        if rc == 0 { rc = checkTag(tag, allowAny: true) }
+        let rc = checkReceive(UnsafeRawPointer(buffer), count, datatype, source, tag, comm)
         if rc != 0 { return rc }
         lock(); defer { unlock() }
         let i = requests.allocate(.receive)

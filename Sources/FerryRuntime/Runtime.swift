@@ -63,8 +63,8 @@ public final class Runtime: @unchecked Sendable {
     var localSleepers: UInt32 = 0
     public var keyvals = KeyvalTable()
     var errorClasses = ErrorClassRegistry()
-    /// Finalize-time callbacks (attributes on MPI_COMM_SELF are deleted first).
-    var processorName: String
+    /// `MPI_Get_processor_name`: this host's name.
+    public let processorName: String
 
     private init(pmi: PMIClient, threadLevel: ThreadLevel) throws(MPIError) {
         self.pmi = pmi
@@ -102,7 +102,7 @@ public final class Runtime: @unchecked Sendable {
             var failure: MPIError? = nil
             if worldRank == 0 {
                 do { seg = try NodeSegment(jobID: jobID, localRank: 0, layout: layout) } catch { failure = error }
-                try? pmi.put(key: "ferry-shm", value: failure == nil ? "ok" : "fail:" + hexEncode(failure!.description))
+                try? pmi.put(key: "ferry-shm", value: failure == nil ? "ok" : "fail:" + hexEncode(failure!.detail))
             }
             do { try pmi.barrier() } catch { throw MPIError(.other, "PMI barrier failed during start-up: \(error)") }
             if worldRank != 0 {

@@ -48,8 +48,8 @@ enum Harness {
     /// `ferry run -n <ranks> --timeout <launcherTimeout> mpitests <name>`, killed after `bound` seconds.
     /// Runs `ferry run -n ranks <program> [name]`; `program` defaults to `mpitests`, whose
     /// subcommand is `name`. Other programs (the Swift API test, the examples) take no argument.
-    static func run(_ name: String, ranks: Int, program: String = "mpitests", launcherTimeout: Int = 120,
-                    bound: Double = 150) throws -> Outcome {
+    static func run(_ name: String, ranks: Int, program: String = "mpitests", environment: [String: String] = [:],
+                    launcherTimeout: Int = 120, bound: Double = 150) throws -> Outcome {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("ferry-it-\(getpid())-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: dir) }
@@ -59,9 +59,9 @@ enum Harness {
         let out = try FileHandle(forWritingTo: outURL), err = try FileHandle(forWritingTo: errURL)
         let p = Process()
         p.executableURL = ferry
-        p.arguments = program == "mpitests"
-            ? ["run", "-n", "\(ranks)", "--timeout", "\(launcherTimeout)", mpitests.path, name]
-            : ["run", "-n", "\(ranks)", "--timeout", "\(launcherTimeout)", binDir.appendingPathComponent(program).path]
+        let env = environment.sorted { $0.key < $1.key }.flatMap { ["-genv", $0.key, $0.value] }
+        p.arguments = ["run", "-n", "\(ranks)", "--timeout", "\(launcherTimeout)"] + env
+            + (program == "mpitests" ? [mpitests.path, name] : [binDir.appendingPathComponent(program).path])
         p.standardOutput = out
         p.standardError = err
         p.standardInput = FileHandle.nullDevice

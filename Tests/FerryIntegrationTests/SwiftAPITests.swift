@@ -22,3 +22,21 @@ struct SwiftAPITests {
     }
 }
 }
+
+extension FerryIntegration {
+@Suite("Start-up failures")
+struct StartupFailureTests {
+    /// A shared segment larger than /dev/shm's free space: every rank fails MPI_Init with the
+    /// same clear message, the job ends non-zero, and nothing is left in /dev/shm.
+    @Test("a /dev/shm too small for the segment fails every rank with a clear message", .timeLimit(.minutes(1)))
+    func devShmTooSmall() throws {
+        let before = Harness.shmEntries()
+        let o = try Harness.run("p2p", ranks: 2, environment: ["FERRY_SHM_CELL_BYTES": "2000000000"], bound: 30)
+        #expect(!o.timedOut && o.status != 0, "\(o.summary)")
+        #expect(o.stderr.contains("/dev/shm has"), "\(o.summary)")
+        #expect(!o.stderr.contains("Out of memory: Out of memory"), "\(o.summary)")
+        let leftover = Harness.shmEntries().subtracting(before).filter { $0.hasPrefix("ferry-\(o.launcherPID)-") }
+        #expect(leftover.isEmpty, "left in /dev/shm: \(leftover.sorted())")
+    }
+}
+}
