@@ -12,6 +12,8 @@ let package = Package(
     name: "Ferry",
     products: [
         .library(name: "MPI", targets: ["MPI"]),
+        // libmpi.so (soname libmpi.so.12): the C ABI, MPICH-compatible.
+        .library(name: "mpi", type: .dynamic, targets: ["FerryABI"]),
         .executable(name: "ferry", targets: ["ferry"]),
     ],
     targets: [
@@ -28,6 +30,11 @@ let package = Package(
                                "FerryCollectives", "FerryShm"],
                 swiftSettings: hot),
         .target(name: "MPI", dependencies: ["FerryRuntime"]),
+        // The C side of the ABI: mpi.h, the MPI_* -> PMPI_* entry points, variadic MPI_Pcontrol.
+        .target(name: "CMPI", path: "Sources/CMPI"),
+        // The Swift side: PMPI_* exported with @_cdecl, handle tables. No protocol logic.
+        .target(name: "FerryABI", dependencies: ["FerryRuntime", "CMPI"], swiftSettings: hot,
+                linkerSettings: [.unsafeFlags(["-Xlinker", "-soname=libmpi.so.12"])]),
         .target(name: "FerryLaunch", dependencies: ["FerryPMI", "FerryCore"]),
         .executableTarget(name: "ferry", dependencies: ["FerryLaunch"]),
         .executableTarget(name: "pingpong", dependencies: ["FerryRuntime"], path: "Tests/Programs/pingpong"),

@@ -164,6 +164,14 @@ public final class Datatype: @unchecked Sendable {
         predefinedTable[Int(t.rawValue)]
     }
 
+    /// Another predefined (named) type with the layout of `t` under its own name, e.g.
+    /// MPI_INTEGER (Fortran) as `.int`, MPI_CXX_BOOL as `.bool`. Committed, combiner `.named`.
+    public static func predefinedAlias(of t: BasicType, name: String) -> Datatype {
+        let d = Datatype(layout: .basic(t), bounds: .basic(t), combiner: .named, uniform: t)
+        d.name = name
+        return d
+    }
+
     /// MPI_Type_size: bytes of data in one element.
     public var size: Int { bounds.size }
     /// lb of the type map.

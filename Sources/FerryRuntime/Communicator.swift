@@ -26,7 +26,7 @@ public final class Communicator: @unchecked Sendable {
     /// True for MPI_COMM_WORLD and MPI_COMM_SELF (never freed).
     public let isPredefined: Bool
     /// Hint for intercomm merge and similar: true for the group that passed `high`.
-    var isFreed = false
+    public internal(set) var isFreed = false
 
     @inline(__always) public var pointToPointContext: UInt32 { contextID &* 4 }
     /// Collective traffic; a temporary communicator built inside a communicator-creating call
@@ -34,6 +34,8 @@ public final class Communicator: @unchecked Sendable {
     public let collectiveContext: UInt32
     /// An intercommunicator's local group as an intracommunicator (for its collectives).
     var localComm: Communicator?
+    /// Nonblocking collectives waiting or running on this communicator (see Nonblocking.swift).
+    var background: BackgroundQueue?
 
     init(contextID: UInt32, group: Group, remoteGroup: Group? = nil, name: String = "", isPredefined: Bool = false,
          collectiveContext: UInt32? = nil) {

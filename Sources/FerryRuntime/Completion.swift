@@ -234,6 +234,13 @@ extension Runtime {
         return 0
     }
 
+    /// The live handle of slot `index` (the C layer encodes requests as slot indices), or nil.
+    public func requestID(atIndex index: Int32) -> RequestID? {
+        lock(); defer { unlock() }
+        guard index >= 0, Int(index) < requests.slots.count, requests.slots[Int(index)].inUse else { return nil }
+        return requests.id(index)
+    }
+
     // MARK: generalized requests
 
     /// `MPI_Grequest_start`.

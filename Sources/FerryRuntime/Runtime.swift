@@ -30,8 +30,10 @@ public final class Runtime: @unchecked Sendable {
     let nodeRef: Unmanaged<NodeSegment>?
     /// Whether waits should give the core away (more local ranks than cores).
     let oversubscribed: Bool
-    /// Whether public entry points take `lock` (MPI_THREAD_MULTIPLE).
-    let locking: Bool
+    /// Whether public entry points take `lock`: MPI_THREAD_MULTIPLE, or once a background
+    /// worker (nonblocking collectives) exists. Only ever switched from false to true, by a
+    /// thread that holds no lock.
+    var locking: Bool
     private let mutex: UnsafeMutablePointer<pthread_mutex_t>
 
     public private(set) var world: Communicator!
@@ -65,6 +67,9 @@ public final class Runtime: @unchecked Sendable {
     var errorClasses = ErrorClassRegistry()
     /// `MPI_Get_processor_name`: this host's name.
     public let processorName: String
+    /// The thread that called MPI_Init (MPI_Is_thread_main).
+    private let mainThread = pthread_self()
+    public var isMainThread: Bool { pthread_equal(pthread_self(), mainThread) != 0 }
 
     private init(pmi: PMIClient, threadLevel: ThreadLevel) throws(MPIError) {
         self.pmi = pmi
