@@ -47,5 +47,7 @@ let package = Package(
         .testTarget(name: "FerryReduceTests", dependencies: ["FerryReduce"]),
         .testTarget(name: "FerryCollectivesTests", dependencies: ["FerryCollectives"]),
         .testTarget(name: "FerryIntegrationTests", dependencies: []),
+        .testTarget(name: "FerryABITests", dependencies: []),
+        .testTarget(name: "FerryCTests", dependencies: []),
     ]
 )

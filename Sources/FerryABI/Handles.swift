@@ -82,7 +82,9 @@ final class HandleTable<Object: AnyObject>: @unchecked Sendable {
             }
             slots[Int(i)] = Unmanaged.passRetained(object)
             let h = base | i
-            reverse[ObjectIdentifier(object)] = h
+            // An object may have several handles (MPI_Type_get_contents hands out new ones);
+            // `handle(of:)` keeps answering with the first live one.
+            if reverse[ObjectIdentifier(object)] == nil { reverse[ObjectIdentifier(object)] = h }
             return h
         }
     }
@@ -101,7 +103,8 @@ final class HandleTable<Object: AnyObject>: @unchecked Sendable {
         withABILock {
             let i = Int(h & Handle.indexMask) - Int(base & Handle.indexMask)
             guard i >= 0 && i < capacity, let u = slots[i] else { return }
-            reverse[ObjectIdentifier(u.takeUnretainedValue())] = nil
+            let key = ObjectIdentifier(u.takeUnretainedValue())
+            if reverse[key] == h { reverse[key] = nil }
             slots[i] = nil
             u.release()
             freeList.append(Int32(i))
@@ -149,6 +152,9 @@ enum ABI {
             t[index] = Datatype.predefined(basic).name == name ? Datatype.predefined(basic)
                 : Datatype.predefinedAlias(of: basic, name: name)
         }
+        for (index, basic, count, name) in compositeTypeTable {
+            t[index] = Datatype.predefinedComposite(of: basic, count: count, name: name)
+        }
         return t
     }()
     nonisolated(unsafe) static let pairTypes: [Datatype] = [
@@ -160,6 +166,9 @@ enum ABI {
         var m: [ObjectIdentifier: Int32] = [:]
         for (index, basic, _) in predefinedTypeTable {
             if let d = namedTypes[index] { m[ObjectIdentifier(d)] = 0x4c00_0000 | Int32(basic.size) << 8 | Int32(index) }
+        }
+        for (index, basic, count, _) in compositeTypeTable {
+            if let d = namedTypes[index] { m[ObjectIdentifier(d)] = 0x4c00_0000 | Int32(basic.size * count) << 8 | Int32(index) }
         }
         for (k, d) in pairTypes.enumerated() { m[ObjectIdentifier(d)] = Int32(bitPattern: 0x8c00_0000) | Int32(k) }
         m[ObjectIdentifier(Datatype.predefined(.twoInt))] = 0x4c00_0816
@@ -190,6 +199,13 @@ let predefinedTypeTable: [(Int, BasicType, String)] = [
     (0x20, .twoInt, "MPI_2INTEGER"), (0x27, .float, "MPI_REAL4"), (0x29, .double, "MPI_REAL8"),
     (0x28, .floatComplex, "MPI_COMPLEX8"), (0x2a, .doubleComplex, "MPI_COMPLEX16"),
     (0x2d, .int8, "MPI_INTEGER1"), (0x2f, .int16, "MPI_INTEGER2"), (0x30, .int32, "MPI_INTEGER4"), (0x31, .int64, "MPI_INTEGER8"),
+]
+
+/// Fortran predefined types with no C basic type: (low byte, element, count, name).
+/// REAL16 and COMPLEX32 are quad precision: carried as 16 / 32 bytes, not reducible.
+let compositeTypeTable: [(Int, BasicType, Int, String)] = [
+    (0x21, .float, 2, "MPI_2REAL"), (0x23, .double, 2, "MPI_2DOUBLE_PRECISION"),
+    (0x2b, .byte, 16, "MPI_REAL16"), (0x2c, .byte, 32, "MPI_COMPLEX32"),
 ]
 
 // MARK: decoding

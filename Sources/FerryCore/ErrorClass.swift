@@ -16,7 +16,7 @@ public enum ErrorClass: Int32, Sendable, CaseIterable {
     case procAborted = 76, valueTooLarge = 77
 
     /// The last predefined class; user classes from `MPI_Add_error_class` start above it.
-    public static let lastPredefined: Int32 = 77
+    public static let lastPredefined: Int32 = 78   // MPICH: MPI_T_ERR_NOT_SUPPORTED
 
     /// The standard's short description, as `MPI_Error_string` prints it.
     public var message: String {

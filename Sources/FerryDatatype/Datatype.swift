@@ -164,6 +164,21 @@ public final class Datatype: @unchecked Sendable {
         predefinedTable[Int(t.rawValue)]
     }
 
+    /// A predefined (named) type made of `count` consecutive `t`, for the Fortran pair types
+    /// MPI_2REAL / MPI_2DOUBLE_PRECISION and the 16-byte real and 32-byte complex types,
+    /// which have no C basic type here (moved as bytes; not reducible by predefined ops).
+    public static func predefinedComposite(of t: BasicType, count: Int, name: String) -> Datatype {
+        let child = predefined(t)
+        let inner = Datatype(layout: .hvector(count: 1, blockLength: count, strideBytes: 0, child),
+                             bounds: TypeBounds(lb: 0, ub: t.extent * count, trueLB: 0, trueUB: t.extent * count,
+                                                stickyLB: false, stickyUB: false, size: t.size * count,
+                                                alignment: t.alignment, hasMap: true),
+                             combiner: .named, uniform: nil)
+        inner.name = name
+        inner.commit()
+        return inner
+    }
+
     /// Another predefined (named) type with the layout of `t` under its own name, e.g.
     /// MPI_INTEGER (Fortran) as `.int`, MPI_CXX_BOOL as `.bool`. Committed, combiner `.named`.
     public static func predefinedAlias(of t: BasicType, name: String) -> Datatype {

@@ -1,5 +1,6 @@
 // The `ferry` command line: picks a subcommand and runs it. Invoked as `mpiexec` or `mpirun`
-// (symlinks to `ferry`), it behaves as `ferry run`. Called by Sources/ferry/main.swift.
+// (symlinks to `ferry`), it behaves as `ferry run`; as `mpicc` or `mpicxx`, as `ferry cc` or
+// `ferry c++`. Called by Sources/ferry/main.swift.
 //
 // Extension point: a new subcommand (`ferry cc`, `ferry info`) is one more entry in
 // `FerryCommand.subcommands` with a `main(_ arguments: [String]) -> Int32` of its own.
@@ -19,6 +20,10 @@ public enum FerryCommand {
     static let subcommands: [Subcommand] = [
         Subcommand(name: "run", summary: "start an MPI job on this node (also: mpiexec, mpirun)",
                    main: RunCommand.main),
+        Subcommand(name: "cc", summary: "compile and link a C program with Ferry's mpi.h and libmpi (also: mpicc)",
+                   main: { CompileCommand.main(.c, $0) }),
+        Subcommand(name: "c++", summary: "the same for C++ (also: mpicxx)", main: { CompileCommand.main(.cxx, $0) }),
+        Subcommand(name: "info", summary: "print the version, paths, transports and tunables", main: InfoCommand.main),
         Subcommand(name: "version", summary: "print the version", main: { _ in
             POSIX.writeAll(1, "ferry \(ferryVersion)\n")
             return 0
@@ -27,7 +32,6 @@ public enum FerryCommand {
             POSIX.writeAll(1, usage)
             return 0
         }),
-        // Later: Subcommand(name: "cc", ...), Subcommand(name: "info", ...).
     ]
 
     static var usage: String {
@@ -41,6 +45,8 @@ public enum FerryCommand {
         let invokedAs = argv.first.map { String($0.split(separator: "/").last ?? "") } ?? "ferry"
         let rest = Array(argv.dropFirst())
         if invokedAs == "mpiexec" || invokedAs == "mpirun" { return RunCommand.main(rest) }
+        if invokedAs == "mpicc" { return CompileCommand.main(.c, rest) }
+        if invokedAs == "mpicxx" || invokedAs == "mpic++" || invokedAs == "mpiCC" { return CompileCommand.main(.cxx, rest) }
         guard let name = rest.first else {
             POSIX.writeAll(1, usage)
             return 0

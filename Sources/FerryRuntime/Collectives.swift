@@ -86,7 +86,13 @@ struct ReduceLayout {
         switch mode {
         case .direct: break
         case .packed: type.unpack(from: view, bytes: bytes, into: p, count: count, packedOffset: 0)
-        case .span(let lb): memcpy(p + lb, view, bytes)
+        case .span(let lb):
+            // Only the datatype's own bytes: the gaps inside the span belong to the caller
+            // (a raw copy would overwrite them with whatever the input's gaps held).
+            let b = count * type.size
+            let s = Scratch(b)
+            type.pack(from: view - lb, count: count, packedOffset: 0, into: s.base, bytes: b)
+            type.unpack(from: s.base, bytes: b, into: p, count: count, packedOffset: 0)
         }
     }
 }
@@ -486,10 +492,15 @@ extension Runtime {
         if rc == 0 && isRoot { rc = checkVector(recvCounts, displacements, comm!.size) }
         if rc != 0 { return rc }
         let c = comm!, n = c.size, me = Int(c.rank)
-        if !isRoot { return exchange(c, tag: 20, recvs: [], sends: [(send, sendCount, sendType!, root)]) }
+        // Empty blocks are skipped on both sides (the root skips the receive of a zero count, so
+        // a zero-byte send would stay unmatched and meet a later gatherv's receive).
+        if !isRoot {
+            if sendCount * sendType!.size == 0 { return 0 }
+            return exchange(c, tag: 20, recvs: [], sends: [(send, sendCount, sendType!, root)])
+        }
         let rt = recvType!
         var recvs: [(UnsafeMutableRawPointer?, Int, Datatype, Int32)] = []
-        for i in 0..<n where i != me && recvCounts[i] > 0 {
+        for i in 0..<n where i != me && recvCounts[i] * rt.size > 0 {
             recvs.append((recv! + displacements[i] * rt.extent, recvCounts[i], rt, Int32(i)))
         }
         if !inPlace && recvCounts[me] > 0 {
@@ -509,10 +520,14 @@ extension Runtime {
         if rc == 0 && isRoot { rc = checkVector(sendCounts, displacements, comm!.size) }
         if rc != 0 { return rc }
         let c = comm!, n = c.size, me = Int(c.rank)
-        if !isRoot { return exchange(c, tag: 21, recvs: [(recv, recvCount, recvType!, root)], sends: []) }
+        // Empty blocks are skipped on both sides (the root sends nothing for a zero count).
+        if !isRoot {
+            if recvCount * recvType!.size == 0 { return 0 }
+            return exchange(c, tag: 21, recvs: [(recv, recvCount, recvType!, root)], sends: [])
+        }
         let st = sendType!
         var sends: [(UnsafeRawPointer?, Int, Datatype, Int32)] = []
-        for i in 0..<n where i != me && sendCounts[i] > 0 {
+        for i in 0..<n where i != me && sendCounts[i] * st.size > 0 {
             sends.append((send! + displacements[i] * st.extent, sendCounts[i], st, Int32(i)))
         }
         if !inPlace && sendCounts[me] > 0 {
@@ -598,8 +613,10 @@ extension Runtime {
         var sends: [(UnsafeRawPointer?, Int, Datatype, Int32)] = []
         for k in 1..<max(n, 1) {
             let to = (me + k) % n, from = (me - k + n) % n
-            if recvCounts[from] > 0 { recvs.append((recv! + recvByteDisplacements[from], recvCounts[from], recvTypes[from]!, Int32(from))) }
-            if scounts[to] > 0 { sends.append((sbase! + sdispl[to], scounts[to], stypes[to]!, Int32(to))) }
+            // Zero-byte blocks are skipped on both sides: decided by bytes, which the two sides'
+            // matching type signatures agree on (counts alone may differ for zero-size types).
+            if recvCounts[from] * recvTypes[from]!.size > 0 { recvs.append((recv! + recvByteDisplacements[from], recvCounts[from], recvTypes[from]!, Int32(from))) }
+            if scounts[to] * stypes[to]!.size > 0 { sends.append((sbase! + sdispl[to], scounts[to], stypes[to]!, Int32(to))) }
         }
         return exchange(c, tag: 23, recvs: recvs, sends: sends)
     }

@@ -10,38 +10,12 @@ extension Runtime {
     static let maskWords = 64
 
     /// Agrees on a context id free in every member of `comm` (and, for intercommunicators,
-    /// of the remote group through the leaders). Every member calls it; the id is marked used
-    /// here when `take` is true.
+    /// of the remote group through the leaders). Every member calls it; members passing
+    /// `take: false` help but do not mark the id used. The reservation protocol of
+    /// `agreeContextIDInBackground` makes concurrent agreements (several threads, or
+    /// MPI_Comm_idup in the background) safe.
     func agreeContextID(_ comm: Communicator, take: Bool = true) throws(MPIError) -> UInt32 {
-        var mask = contextMask
-        let t = CommTransport(self, comm.isInter ? comm.localComm! : comm)
-        let rc = mask.withUnsafeMutableBytes { m in
-            Collectives.allreduce(t, send: nil, recv: m.baseAddress!, count: Runtime.maskWords,
-                                  .predefined(.band, .uint64))
-        }
-        if rc != 0 { throw MPIError(code: rc, "context id agreement") }
-        if comm.isInter {
-            // Leaders AND their groups' masks, then each leader tells its group.
-            let local = comm.localComm!
-            if local.rank == 0 {
-                var theirs = mask
-                let xt = CommTransport(self, comm)
-                let rc2 = mask.withUnsafeBytes { a in theirs.withUnsafeMutableBytes { b in
-                    xt.sendRecv(a, to: 0, b, from: 0, tag: 30) } }
-                if rc2 != 0 { throw MPIError(code: rc2, "context id agreement") }
-                for k in 0..<Runtime.maskWords { mask[k] &= theirs[k] }
-            }
-            let rc3 = mask.withUnsafeMutableBytes { m in
-                Collectives.bcast(CommTransport(self, local), buffer: m.baseAddress!, bytes: m.count, root: 0)
-            }
-            if rc3 != 0 { throw MPIError(code: rc3, "context id agreement") }
-        }
-        for (k, w) in mask.enumerated() where w != 0 {
-            let bit = w.trailingZeroBitCount
-            if take { contextMask[k] &= ~(UInt64(1) << UInt64(bit)) }
-            return UInt32(k * 64 + bit)
-        }
-        throw MPIError(.other, "out of communicator context ids (4096 in use); free unused communicators")
+        try agreeContextIDInBackground(comm, take: take)
     }
 
     func releaseContextID(_ id: UInt32) {

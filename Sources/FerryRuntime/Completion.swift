@@ -16,6 +16,12 @@ extension Runtime {
     /// One step of a wait loop that found nothing to do, `idle` steps in a row.
     @inline(__always)
     func backoff(_ idle: Int) {
+        if ferry_load_relaxed_u32(backgroundWorkers) != 0 && idle >= 16
+            && !(oversubscribed && idle >= tunables.spinsBeforeYield + tunables.yieldsBeforeBlock) {
+            // A worker thread of this process needs the core and the lock.
+            sched_yield()
+            return
+        }
         if !oversubscribed || idle < tunables.spinsBeforeYield {
             ferry_cpu_relax()
             return
@@ -258,6 +264,9 @@ extension Runtime {
         guard let i = requests.validate(r), requests.slots[Int(i)].kind == .generalized else {
             return ErrorClass.request.rawValue
         }
+        // Freed with MPI_Request_free before completing: the slot is released now, so free_fn
+        // runs here (MPI-3.1 §12.2).
+        if requests.slots[Int(i)].freeWhenDone { _ = requests.slots[Int(i)].callbacks?.free() }
         complete(i)
         return 0
     }

@@ -378,13 +378,18 @@ extension Runtime {
     /// `MPI_Cancel`: receives not yet matched are cancelled; sends whose data has not left this
     /// process are cancelled; anything else completes normally (status says not cancelled).
     public func cancel(_ r: RequestID) -> Int32 {
-        lock(); defer { unlock() }
-        guard let i = requests.validate(r) else { return ErrorClass.request.rawValue }
+        lock()
+        guard let i = requests.validate(r) else { unlock(); return ErrorClass.request.rawValue }
+        if requests.slots[Int(i)].kind == .generalized, let cb = requests.slots[Int(i)].callbacks {
+            // cancel_fn learns whether MPI_Grequest_complete already ran, and runs outside the
+            // lock: it typically calls MPI_Grequest_complete itself.
+            let completed = requests.slots[Int(i)].isComplete
+            unlock()
+            return cb.cancel(completed)
+        }
+        defer { unlock() }
         let s = requests.slots.pointer(i)
         if s.pointee.isComplete { return 0 }
-        if s.pointee.kind == .generalized {
-            return s.pointee.callbacks!.cancel(false)
-        }
         if s.pointee.kind == .receive, let k = posted.firstIndex(of: i) {
             posted.remove(at: k)
             requests.slots[Int(i)].status.cancelled = true
@@ -438,7 +443,9 @@ struct BufferedSendPool {
 
     mutating func reserve(_ n: Int) -> Int? {
         guard base != nil else { return nil }
-        let need = (n + 15) & ~15
+        // No rounding up: the standard promises that `size + MPI_BSEND_OVERHEAD` bytes per
+        // message suffice, and the copy is sent as bytes, so it needs no alignment.
+        let need = n
         var cursor = 0
         for (k, (off, len)) in used.enumerated() {
             if off - cursor >= need { used.insert((cursor, need), at: k); return cursor }

@@ -61,8 +61,13 @@ public final class Runtime: @unchecked Sendable {
     var contextMask: [UInt64]
     /// Attached buffer for buffered sends.
     var bsend = BufferedSendPool()
-    /// Threads of this process currently blocked on the doorbell.
-    var localSleepers: UInt32 = 0
+    /// Background workers alive (nonblocking collectives): waits yield to them instead of
+    /// spinning on the lock they need. Atomic (read without the lock).
+    let backgroundWorkers: UnsafeMutablePointer<UInt32> = {
+        let p = UnsafeMutablePointer<UInt32>.allocate(capacity: 1)
+        p.initialize(to: 0)
+        return p
+    }()
     public var keyvals = KeyvalTable()
     var errorClasses = ErrorClassRegistry()
     /// `MPI_Get_processor_name`: this host's name.

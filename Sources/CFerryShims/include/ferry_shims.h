@@ -72,4 +72,16 @@ static inline uint64_t ferry_now_ns(void) {
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
+
+/* One-sided communication (FerryRuntime/Window*.swift): single copy into or out of another
+ * process through iovec lists (process_vm_writev / process_vm_readv). Returns bytes moved or
+ * -errno. */
+static inline long ferry_vm_transfer(int pid, int write, const struct iovec *local, unsigned long local_count,
+                                     const struct iovec *remote, unsigned long remote_count) {
+    long n = syscall(write ? SYS_process_vm_writev : SYS_process_vm_readv, pid, local, local_count,
+                     remote, remote_count, 0UL);
+    return n < 0 ? -errno : n;
+}
+static inline uint32_t ferry_fetch_sub_u32(volatile uint32_t *p, uint32_t v) { return __atomic_fetch_sub(p, v, __ATOMIC_RELEASE); }
+static inline uint64_t ferry_load_seqcst_u64(const volatile uint64_t *p) { return __atomic_load_n(p, __ATOMIC_SEQ_CST); }
 #endif
