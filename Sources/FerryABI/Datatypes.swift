@@ -260,7 +260,7 @@ public func PMPI_Type_free(_ datatype: UnsafeMutablePointer<Int32>?) -> Int32 {
     guard let datatype else { return fail(ErrorClass.arg.rawValue, rt, nil, "MPI_Type_free") }
     let h = datatype.pointee
     // Predefined types (and anything not in the table) cannot be freed.
-    guard ABI.types.lookup(h) != nil else { return fail(ErrorClass.type.rawValue, rt, nil, "MPI_Type_free") }
+    guard ABI.types.lookup(h) != nil, !isF90Type(h) else { return fail(ErrorClass.type.rawValue, rt, nil, "MPI_Type_free") }
     let rc = TypeAttributes.deleteAll(h)
     if rc != 0 { return fail(rc, rt, nil, "MPI_Type_free") }
     ABI.types.remove(h)
@@ -473,6 +473,29 @@ public func PMPI_Type_match_size(_ typeclass: Int32, _ size: Int32, _ datatype: 
     return returnPredefined(h, datatype, rt, "MPI_Type_match_size")
 }
 
+/// F90 types already handed out, by (combiner, p, r): the standard's "same arguments, same
+/// type", and they are never freed.
+nonisolated(unsafe) private var f90Types: [String: Int32] = [:]
+
+/// Returns the F90 type of combiner `c` with contents `ints` over the sized type `h`.
+private func returnF90(_ h: Int32?, _ c: Combiner, _ ints: [Int], _ out: UnsafeMutablePointer<Int32>?, _ rt: Runtime,
+                       _ fn: StaticString) -> Int32 {
+    guard let out else { return fail(ErrorClass.arg.rawValue, rt, nil, fn) }
+    guard let h, let base = decodeType(h) else { return fail(ErrorClass.arg.rawValue, rt, nil, fn) }
+    let key = "\(c.rawValue):\(ints)"
+    let handle: Int32? = withABILock { f90Types[key] } ?? {
+        guard let n = ABI.types.insert(Datatype.f90(base, combiner: c, integers: ints)) else { return nil }
+        withABILock { f90Types[key] = n }
+        return n
+    }()
+    guard let handle else { return fail(ErrorClass.intern.rawValue, rt, nil, fn) }
+    out.pointee = handle
+    return 0
+}
+
+/// Whether a handle names an F90 type (MPI_Type_free refuses them, as predefined types).
+func isF90Type(_ h: Int32) -> Bool { withABILock { f90Types.values.contains(h) } }
+
 @_cdecl("PMPI_Type_create_f90_integer")
 public func PMPI_Type_create_f90_integer(_ r: Int32, _ newtype: UnsafeMutablePointer<Int32>?) -> Int32 {
     guard let rt = runtime("MPI_Type_create_f90_integer") else { return notInitialized }
@@ -484,7 +507,7 @@ public func PMPI_Type_create_f90_integer(_ r: Int32, _ newtype: UnsafeMutablePoi
     case ...18: h = SizedType.integer8
     default: h = nil
     }
-    return returnPredefined(r < 0 ? nil : h, newtype, rt, "MPI_Type_create_f90_integer")
+    return returnF90(r < 0 ? nil : h, .f90Integer, [Int(r)], newtype, rt, "MPI_Type_create_f90_integer")
 }
 
 /// The smallest IEEE format with at least `p` decimal digits and exponent range `r`
@@ -503,14 +526,14 @@ private func realBytes(_ p: Int32, _ r: Int32) -> Int? {
 public func PMPI_Type_create_f90_real(_ p: Int32, _ r: Int32, _ newtype: UnsafeMutablePointer<Int32>?) -> Int32 {
     guard let rt = runtime("MPI_Type_create_f90_real") else { return notInitialized }
     let h: Int32? = realBytes(p, r).map { $0 == 4 ? SizedType.real4 : SizedType.real8 }
-    return returnPredefined(h, newtype, rt, "MPI_Type_create_f90_real")
+    return returnF90(h, .f90Real, [Int(p), Int(r)], newtype, rt, "MPI_Type_create_f90_real")
 }
 
 @_cdecl("PMPI_Type_create_f90_complex")
 public func PMPI_Type_create_f90_complex(_ p: Int32, _ r: Int32, _ newtype: UnsafeMutablePointer<Int32>?) -> Int32 {
     guard let rt = runtime("MPI_Type_create_f90_complex") else { return notInitialized }
     let h: Int32? = realBytes(p, r).map { $0 == 4 ? SizedType.complex8 : SizedType.complex16 }
-    return returnPredefined(h, newtype, rt, "MPI_Type_create_f90_complex")
+    return returnF90(h, .f90Complex, [Int(p), Int(r)], newtype, rt, "MPI_Type_create_f90_complex")
 }
 
 // MARK: addresses

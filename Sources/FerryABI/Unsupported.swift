@@ -459,9 +459,16 @@ public func PMPI_Comm_connect(_ portName: UnsafeRawPointer?, _ info: Int32, _ ro
     return unsupported("MPI_Comm_connect", dynamicProcessesWhy)
 }
 
+/// MPI_Comm_disconnect on any communicator: every communicator here is local to the job (no
+/// connect/accept), so it is MPI_Comm_free after the pending traffic — which, in Ferry, has
+/// already completed once the handle may be freed. MPI_COMM_NULL gets MPI_ERR_COMM.
 @_cdecl("PMPI_Comm_disconnect")
 public func PMPI_Comm_disconnect(_ comm: UnsafeMutableRawPointer?) -> Int32 {
-    unsupported("MPI_Comm_disconnect", dynamicProcessesWhy)
+    guard let rt = runtime("MPI_Comm_disconnect") else { return notInitialized }
+    guard let p = comm?.assumingMemoryBound(to: Int32.self), decodeComm(p.pointee, rt) != nil else {
+        return fail(ErrorClass.comm.rawValue, rt, nil, "MPI_Comm_disconnect")
+    }
+    return PMPI_Comm_free(p)
 }
 
 @_cdecl("PMPI_Publish_name")

@@ -179,6 +179,16 @@ public final class Datatype: @unchecked Sendable {
         return inner
     }
 
+    /// The type MPI_Type_create_f90_integer/real/complex returns: the layout of the matching
+    /// sized type, combiner `.f90Integer`/`.f90Real`/`.f90Complex`, contents `integers`
+    /// ([r] or [p, r]). Committed; predefined in the standard's sense (never freed).
+    public static func f90(_ base: Datatype, combiner: Combiner, integers: [Int]) -> Datatype {
+        let d = Datatype(layout: .alias(base), bounds: base.bounds, combiner: combiner, integers: integers,
+                         uniform: base.uniformBasicType)
+        d.commit()
+        return d
+    }
+
     /// Another predefined (named) type with the layout of `t` under its own name, e.g.
     /// MPI_INTEGER (Fortran) as `.int`, MPI_CXX_BOOL as `.bool`. Committed, combiner `.named`.
     public static func predefinedAlias(of t: BasicType, name: String) -> Datatype {

@@ -148,7 +148,8 @@ extension Runtime {
 
 /// User-defined error classes, codes and strings (MPI_Add_error_class and friends).
 struct ErrorClassRegistry {
-    var lastUsed: Int32 = ErrorClass.lastPredefined
+    // User classes and codes start above MPI_ERR_LASTCODE (0x3fffffff), as in MPICH.
+    var lastUsed: Int32 = 0x3fff_ffff
     /// class of each user code; classes map to themselves.
     var classOf: [Int32: Int32] = [:]
     var strings: [Int32: String] = [:]

@@ -50,39 +50,39 @@ struct ReduceLayout {
     var elements: Int
     var bytes: Int { elements * reducer.elementSize }
 
-    /// The algorithm's view of an input buffer (a scratch copy unless direct).
-    func input(_ p: UnsafeRawPointer, keep: inout [Scratch]) -> UnsafeRawPointer {
+    /// The algorithm's view of an input buffer (a scratch copy unless direct). A nil buffer is
+    /// MPI_BOTTOM: the datatype's displacements are absolute addresses.
+    func input(_ p: UnsafeRawPointer?, keep: inout [Scratch]) -> UnsafeRawPointer {
         switch mode {
-        case .direct(let off): return p + off
+        case .direct(let off):
+            if let a = byteAddress(p, off) { return UnsafeRawPointer(a) }
+            let s = Scratch(bytes); keep.append(s)   // NULL with a zero-size layout
+            return UnsafeRawPointer(s.base)
         case .packed:
             let s = Scratch(bytes); keep.append(s)
             type.pack(from: p, count: count, packedOffset: 0, into: s.base, bytes: bytes)
             return UnsafeRawPointer(s.base)
         case .span(let lb):
             let s = Scratch(bytes); keep.append(s)
-            memcpy(s.base, p + lb, bytes)
+            if let a = byteAddress(p, lb) { memcpy(s.base, a, bytes) }
             return UnsafeRawPointer(s.base)
         }
     }
     /// The algorithm's view of an output buffer; `load` copies the current contents in (in place).
-    func output(_ p: UnsafeMutableRawPointer, load: Bool, keep: inout [Scratch]) -> UnsafeMutableRawPointer {
+    func output(_ p: UnsafeMutableRawPointer?, load: Bool, keep: inout [Scratch]) -> UnsafeMutableRawPointer {
         switch mode {
-        case .direct(let off): return p + off
+        case .direct(let off):
+            if let a = byteAddress(p, off) { return a }
+            let s = Scratch(bytes); keep.append(s)
+            return s.base
         case .packed, .span:
             let s = Scratch(bytes); keep.append(s)
-            if load { copyIn(s.base, from: p) }
+            if load { memcpy(s.base, input(p, keep: &keep), bytes) }
             return s.base
         }
     }
-    private func copyIn(_ dst: UnsafeMutableRawPointer, from p: UnsafeRawPointer) {
-        switch mode {
-        case .direct: break
-        case .packed: type.pack(from: p, count: count, packedOffset: 0, into: dst, bytes: bytes)
-        case .span(let lb): memcpy(dst, p + lb, bytes)
-        }
-    }
     /// Copies an output view back to the user's buffer.
-    func store(_ view: UnsafeRawPointer, to p: UnsafeMutableRawPointer) {
+    func store(_ view: UnsafeRawPointer, to p: UnsafeMutableRawPointer?) {
         switch mode {
         case .direct: break
         case .packed: type.unpack(from: view, bytes: bytes, into: p, count: count, packedOffset: 0)
@@ -201,15 +201,16 @@ extension Runtime {
         if rc != 0 { return rc }
         let (layout, lrc) = reduceLayout(datatype!, count: count, op: op)
         guard let layout else { return lrc }
+        if count == 0 { return 0 }   // every rank passes the same count: nothing to move
         let isRoot = comm!.rank == root
         let inPlace = Runtime.isInPlace(send)
-        if isRoot && recv == nil && count > 0 { return ErrorClass.buffer.rawValue }
+        if isRoot && recv == nil { return ErrorClass.buffer.rawValue }
         var keep: [Scratch] = []
-        let inView: UnsafeRawPointer? = inPlace ? nil : (send.map { layout.input($0, keep: &keep) })
-        let outView: UnsafeMutableRawPointer? = isRoot ? layout.output(recv!, load: inPlace, keep: &keep) : nil
+        let inView: UnsafeRawPointer? = inPlace ? nil : layout.input(send, keep: &keep)
+        let outView: UnsafeMutableRawPointer? = isRoot ? layout.output(recv, load: inPlace, keep: &keep) : nil
         rc = Collectives.reduce(CommTransport(self, comm!), send: inView, recv: outView, count: layout.elements,
                                 layout.reducer, root: Int(root))
-        if isRoot, let outView { layout.store(outView, to: recv!) }
+        if isRoot, let outView { layout.store(outView, to: recv) }
         return rc
     }
 
@@ -222,10 +223,9 @@ extension Runtime {
         let (layout, lrc) = reduceLayout(datatype!, count: count, op: op)
         guard let layout else { return lrc }
         if count == 0 { return 0 }
-        guard let recv else { return ErrorClass.buffer.rawValue }
         let inPlace = Runtime.isInPlace(send)
         var keep: [Scratch] = []
-        let inView: UnsafeRawPointer? = inPlace ? nil : (send.map { layout.input($0, keep: &keep) })
+        let inView: UnsafeRawPointer? = inPlace ? nil : layout.input(send, keep: &keep)
         let outView = layout.output(recv, load: inPlace, keep: &keep)
         rc = Collectives.allreduce(CommTransport(self, comm!), send: inView, recv: outView, count: layout.elements, layout.reducer)
         layout.store(outView, to: recv)
@@ -243,11 +243,10 @@ extension Runtime {
         guard let full else { return lrc }
         let (mine, _) = reduceLayout(datatype!, count: recvCount, op: op)
         if recvCount == 0 { return 0 }
-        guard let recv else { return ErrorClass.buffer.rawValue }
         let inPlace = Runtime.isInPlace(send)
         var keep: [Scratch] = []
         // In place, the input is the whole of recv (n blocks); the result is its first block.
-        let inView: UnsafeRawPointer = inPlace ? full.input(recv, keep: &keep) : full.input(send!, keep: &keep)
+        let inView: UnsafeRawPointer = inPlace ? full.input(recv, keep: &keep) : full.input(send, keep: &keep)
         let outView = mine!.output(recv, load: false, keep: &keep)
         if inPlace {
             // The algorithm's in-place form wants the input in `recv` itself: give it scratch.
@@ -310,10 +309,9 @@ extension Runtime {
         let (layout, lrc) = reduceLayout(datatype!, count: count, op: op)
         guard let layout else { return lrc }
         if count == 0 { return 0 }
-        guard let recv else { return ErrorClass.buffer.rawValue }
         let inPlace = Runtime.isInPlace(send)
         var keep: [Scratch] = []
-        let inView: UnsafeRawPointer? = inPlace ? nil : layout.input(send!, keep: &keep)
+        let inView: UnsafeRawPointer? = inPlace ? nil : layout.input(send, keep: &keep)
         let outView = layout.output(recv, load: inPlace || !inclusive, keep: &keep)
         let t = CommTransport(self, comm!)
         rc = inclusive
@@ -501,10 +499,10 @@ extension Runtime {
         let rt = recvType!
         var recvs: [(UnsafeMutableRawPointer?, Int, Datatype, Int32)] = []
         for i in 0..<n where i != me && recvCounts[i] * rt.size > 0 {
-            recvs.append((recv! + displacements[i] * rt.extent, recvCounts[i], rt, Int32(i)))
+            recvs.append((byteAddress(recv, displacements[i] * rt.extent), recvCounts[i], rt, Int32(i)))
         }
         if !inPlace && recvCounts[me] > 0 {
-            rc = localCopy(send, sendCount, sendType!, recv! + displacements[me] * rt.extent, recvCounts[me], rt)
+            rc = localCopy(send, sendCount, sendType!, byteAddress(recv, displacements[me] * rt.extent), recvCounts[me], rt)
             if rc != 0 { return rc }
         }
         return exchange(c, tag: 20, recvs: recvs, sends: [])
@@ -528,10 +526,10 @@ extension Runtime {
         let st = sendType!
         var sends: [(UnsafeRawPointer?, Int, Datatype, Int32)] = []
         for i in 0..<n where i != me && sendCounts[i] * st.size > 0 {
-            sends.append((send! + displacements[i] * st.extent, sendCounts[i], st, Int32(i)))
+            sends.append((UnsafeRawPointer(byteAddress(send, displacements[i] * st.extent)), sendCounts[i], st, Int32(i)))
         }
         if !inPlace && sendCounts[me] > 0 {
-            rc = localCopy(send! + displacements[me] * st.extent, sendCounts[me], st, recv, recvCount, recvType!)
+            rc = localCopy(byteAddress(send, displacements[me] * st.extent), sendCounts[me], st, recv, recvCount, recvType!)
             if rc != 0 { return rc }
         }
         return exchange(c, tag: 21, recvs: [], sends: sends)
@@ -545,7 +543,7 @@ extension Runtime {
         if rc != 0 { return rc }
         let c = comm!, n = c.size, me = Int(c.rank), rt = recvType!
         if !inPlace && recvCounts[me] > 0 {
-            rc = localCopy(send, sendCount, sendType!, recv! + displacements[me] * rt.extent, recvCounts[me], rt)
+            rc = localCopy(send, sendCount, sendType!, byteAddress(recv, displacements[me] * rt.extent), recvCounts[me], rt)
             if rc != 0 { return rc }
         }
         var recvs: [(UnsafeMutableRawPointer?, Int, Datatype, Int32)] = []
@@ -553,7 +551,7 @@ extension Runtime {
         let mine = UnsafeRawPointer(recv.map { $0 + (recvCounts[me] > 0 ? displacements[me] * rt.extent : 0) })
         for k in 1..<max(n, 1) {
             let to = (me + k) % n, from = (me - k + n) % n
-            if recvCounts[from] > 0 { recvs.append((recv! + displacements[from] * rt.extent, recvCounts[from], rt, Int32(from))) }
+            if recvCounts[from] > 0 { recvs.append((byteAddress(recv, displacements[from] * rt.extent), recvCounts[from], rt, Int32(from))) }
             if recvCounts[me] > 0 { sends.append((mine, recvCounts[me], rt, Int32(to))) }
         }
         return exchange(c, tag: 22, recvs: recvs, sends: sends)
@@ -600,7 +598,7 @@ extension Runtime {
             }
             if lo > hi { return 0 }
             let s = Scratch(hi - lo); keep.append(s)
-            memcpy(s.base, recv! + lo, hi - lo)
+            memcpy(s.base, byteAddress(recv, lo)!, hi - lo)
             sbase = UnsafeRawPointer(s.base - lo)
             scounts = recvCounts; sdispl = recvByteDisplacements; stypes = recvTypes
         }
@@ -615,8 +613,8 @@ extension Runtime {
             let to = (me + k) % n, from = (me - k + n) % n
             // Zero-byte blocks are skipped on both sides: decided by bytes, which the two sides'
             // matching type signatures agree on (counts alone may differ for zero-size types).
-            if recvCounts[from] * recvTypes[from]!.size > 0 { recvs.append((recv! + recvByteDisplacements[from], recvCounts[from], recvTypes[from]!, Int32(from))) }
-            if scounts[to] * stypes[to]!.size > 0 { sends.append((sbase! + sdispl[to], scounts[to], stypes[to]!, Int32(to))) }
+            if recvCounts[from] * recvTypes[from]!.size > 0 { recvs.append((byteAddress(recv, recvByteDisplacements[from]), recvCounts[from], recvTypes[from]!, Int32(from))) }
+            if scounts[to] * stypes[to]!.size > 0 { sends.append((UnsafeRawPointer(byteAddress(sbase, sdispl[to])), scounts[to], stypes[to]!, Int32(to))) }
         }
         return exchange(c, tag: 23, recvs: recvs, sends: sends)
     }

@@ -173,7 +173,7 @@ extension Runtime {
         let d = requests.slots.pointer(r)
         if s.pointee.datatype!.isContiguous && d.pointee.datatype!.isContiguous {
             let n = min(s.pointee.bytes, d.pointee.bytes)
-            if n > 0 { memmove(d.pointee.buffer! + d.pointee.datatype!.trueLowerBound, s.pointee.buffer! + s.pointee.datatype!.trueLowerBound, n) }
+            if n > 0 { memmove(byteAddress(d.pointee.buffer, d.pointee.datatype!.trueLowerBound)!, byteAddress(s.pointee.buffer, s.pointee.datatype!.trueLowerBound)!, n) }
             return
         }
         var off = 0

@@ -115,7 +115,7 @@ extension Runtime {
                 h.pointee.total = UInt64(s.pointee.bytes)
                 h.pointee.senderRequest = requests.id(i).wire
                 h.pointee.address = s.pointee.datatype!.isContiguous && s.pointee.bytes > 0
-                    ? UInt64(UInt(bitPattern: s.pointee.buffer! + s.pointee.datatype!.trueLowerBound)) : 0
+                    ? UInt64(UInt(bitPattern: byteAddress(s.pointee.buffer, s.pointee.datatype!.trueLowerBound))) : 0
                 node.publish(to: Int(dest), h)
                 requests.slots[Int(i)].phase = .awaitingRendezvous
                 did = true
@@ -183,7 +183,7 @@ extension Runtime {
     func packOut(_ s: UnsafeMutablePointer<RequestSlot>, offset: Int, into dst: UnsafeMutableRawPointer, bytes n: Int) {
         let t = s.pointee.datatype!
         if t.isContiguous {
-            memcpy(dst, s.pointee.buffer! + t.trueLowerBound + offset, n)
+            memcpy(dst, byteAddress(s.pointee.buffer, t.trueLowerBound + offset)!, n)
         } else {
             t.pack(from: UnsafeRawPointer(s.pointee.buffer), count: s.pointee.count, packedOffset: offset, into: dst, bytes: n)
         }
@@ -199,7 +199,7 @@ extension Runtime {
         guard m > 0 else { return }
         let t = s.pointee.datatype!
         if t.isContiguous {
-            memcpy(s.pointee.buffer! + t.trueLowerBound + offset, src, m)
+            memcpy(byteAddress(s.pointee.buffer, t.trueLowerBound + offset)!, src, m)
         } else {
             t.unpack(from: src, bytes: m, into: s.pointee.buffer, count: s.pointee.count, packedOffset: offset)
         }
@@ -393,7 +393,7 @@ extension Runtime {
         while done < n {
             let got: Int
             if t.isContiguous {
-                got = ferry_vm_read(pid, s.pointee.buffer! + t.trueLowerBound + done, n - done, address + UInt64(done))
+                got = ferry_vm_read(pid, byteAddress(s.pointee.buffer, t.trueLowerBound + done), n - done, address + UInt64(done))
             } else {
                 let want = min(bounceBytes, n - done)
                 got = ferry_vm_read(pid, bounce, want, address + UInt64(done))
@@ -433,4 +433,10 @@ extension Runtime {
             requests.release(i)
         }
     }
+}
+
+/// `base + offset` where a nil base is address 0 (MPI_BOTTOM: displacements are absolute).
+@inline(__always)
+func byteAddress(_ base: UnsafeRawPointer?, _ offset: Int) -> UnsafeMutableRawPointer? {
+    UnsafeMutableRawPointer(bitPattern: Int(bitPattern: base) &+ offset)
 }
