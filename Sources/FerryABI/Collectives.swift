@@ -2,23 +2,30 @@
 // displacement and datatype arrays, call the runtime's typed collectives
 // (FerryRuntime/Collectives.swift), report through the communicator's error handler.
 // MPI_IN_PLACE is `(void *)-1` in the MPICH ABI, the same value as `Runtime.inPlace`, so
-// buffers pass through untouched. Intercommunicator collectives are not implemented yet: they
-// fail with MPI_ERR_UNSUPPORTED_OPERATION and a message instead of the runtime's MPI_ERR_COMM.
+// buffers pass through untouched. On intercommunicators the runtime runs the forms of
+// FerryRuntime/InterCollectives.swift; the per-process arrays then describe the REMOTE group
+// (alltoall(v/w), allgatherv, and gatherv/scatterv at the root, which passes MPI_ROOT), except
+// reduce_scatter's recvcounts, which describe the local group.
 import FerryCore
 import FerryDatatype
 import FerryRuntime
 
-/// The intracommunicator a collective runs on, or the error to fail with: MPI_ERR_COMM for
-/// a null, unknown or freed handle, MPI_ERR_UNSUPPORTED_OPERATION (with a message) for an
-/// intercommunicator.
+/// The communicator a collective runs on, or MPI_ERR_COMM for a null, unknown or freed handle.
+/// Intra- and intercommunicators alike (Scan and Exscan, which have no intercommunicator form,
+/// get MPI_ERR_COMM from the runtime).
 @inline(__always)
 func collectiveComm(_ h: Int32, _ rt: Runtime, _ function: StaticString) -> (Communicator?, Int32) {
     guard let c = decodeComm(h, rt), !c.isFreed else { return (nil, ErrorClass.comm.rawValue) }
-    if c.isInter {
-        complain("ferry: \(function): collectives on intercommunicators are not supported yet")
-        return (c, ErrorClass.unsupportedOperation.rawValue)
-    }
     return (c, 0)
+}
+
+/// Entries of a count/displacement array significant at the root only (gatherv, scatterv):
+/// the root's group on an intracommunicator, the remote group at an intercommunicator's root
+/// (the process passing MPI_ROOT); none elsewhere (the arrays may be NULL there).
+@inline(__always)
+func rootArrayLength(_ c: Communicator, _ root: Int32) -> Int {
+    if c.isInter { return root == MPIConstant.root ? c.peerCount : 0 }
+    return c.rank == root ? c.size : 0
 }
 
 /// The datatypes of a C `MPI_Datatype[]` of `n` entries (unknown handles become nil, which
@@ -138,7 +145,7 @@ public func PMPI_Gatherv(_ sendbuf: UnsafeRawPointer?, _ sendcount: Int32, _ sen
     let (c, e) = collectiveComm(comm, rt, "MPI_Gatherv")
     if e != 0 { return fail(e, rt, c, "MPI_Gatherv") }
     // The count and displacement arrays are significant at the root only (may be NULL elsewhere).
-    let n = c!.rank == root ? c!.size : 0
+    let n = rootArrayLength(c!, root)
     let rc = rt.gatherv(sendbuf, sendCount: Int(sendcount), sendType: decodeType(sendtype), recvbuf,
                         recvCounts: ints(recvcounts, n), displacements: ints(displs, n),
                         recvType: decodeType(recvtype), root: root, comm: c)
@@ -164,7 +171,7 @@ public func PMPI_Scatterv(_ sendbuf: UnsafeRawPointer?, _ sendcounts: UnsafePoin
     guard let rt = runtime("MPI_Scatterv") else { return notInitialized }
     let (c, e) = collectiveComm(comm, rt, "MPI_Scatterv")
     if e != 0 { return fail(e, rt, c, "MPI_Scatterv") }
-    let n = c!.rank == root ? c!.size : 0
+    let n = rootArrayLength(c!, root)
     let rc = rt.scatterv(sendbuf, sendCounts: ints(sendcounts, n), displacements: ints(displs, n),
                          sendType: decodeType(sendtype), recvbuf, recvCount: Int(recvcount),
                          recvType: decodeType(recvtype), root: root, comm: c)
@@ -190,7 +197,7 @@ public func PMPI_Allgatherv(_ sendbuf: UnsafeRawPointer?, _ sendcount: Int32, _ 
     guard let rt = runtime("MPI_Allgatherv") else { return notInitialized }
     let (c, e) = collectiveComm(comm, rt, "MPI_Allgatherv")
     if e != 0 { return fail(e, rt, c, "MPI_Allgatherv") }
-    let n = c!.size
+    let n = c!.peerCount   // the remote group on an intercommunicator
     let rc = rt.allgatherv(sendbuf, sendCount: Int(sendcount), sendType: decodeType(sendtype), recvbuf,
                            recvCounts: ints(recvcounts, n), displacements: ints(displs, n),
                            recvType: decodeType(recvtype), comm: c)
@@ -217,7 +224,7 @@ public func PMPI_Alltoallv(_ sendbuf: UnsafeRawPointer?, _ sendcounts: UnsafePoi
     guard let rt = runtime("MPI_Alltoallv") else { return notInitialized }
     let (c, e) = collectiveComm(comm, rt, "MPI_Alltoallv")
     if e != 0 { return fail(e, rt, c, "MPI_Alltoallv") }
-    let n = c!.size
+    let n = c!.peerCount   // the remote group on an intercommunicator
     let rc = rt.alltoallv(sendbuf, sendCounts: ints(sendcounts, n), sendDisplacements: ints(sdispls, n),
                           sendType: decodeType(sendtype), recvbuf, recvCounts: ints(recvcounts, n),
                           recvDisplacements: ints(rdispls, n), recvType: decodeType(recvtype), comm: c)
@@ -233,7 +240,7 @@ public func PMPI_Alltoallw(_ sendbuf: UnsafeRawPointer?, _ sendcounts: UnsafePoi
     guard let rt = runtime("MPI_Alltoallw") else { return notInitialized }
     let (c, e) = collectiveComm(comm, rt, "MPI_Alltoallw")
     if e != 0 { return fail(e, rt, c, "MPI_Alltoallw") }
-    let n = c!.size
+    let n = c!.peerCount   // the remote group on an intercommunicator
     // Alltoallw displacements are in bytes (int in MPI_Alltoallw, MPI_Aint in the neighbor form).
     let rc = rt.alltoallw(sendbuf, sendCounts: ints(sendcounts, n), sendByteDisplacements: ints(sdispls, n),
                           sendTypes: decodeTypes(sendtypes, n), recvbuf, recvCounts: ints(recvcounts, n),

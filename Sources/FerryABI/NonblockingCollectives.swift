@@ -18,7 +18,7 @@ import FerryRuntime
 typealias BackgroundWork = (Runtime, Communicator) -> Int32
 
 /// Checks a nonblocking call and starts its work in the background on `comm`, storing the
-/// request. `prepare` runs now, on the caller's thread, with the intracommunicator: it throws
+/// request. `prepare` runs now, on the caller's thread, with the communicator: it throws
 /// the first argument error, or returns the work (having copied what the work needs).
 /// `neighborhood`: the communicator must carry a topology (MPI_ERR_TOPOLOGY otherwise).
 @inline(__always)
@@ -54,9 +54,22 @@ private func checkData(_ count: Int32, _ t: Datatype?) -> Int32 {
     return 0
 }
 
+/// A valid root: a rank of the group on an intracommunicator; MPI_ROOT, MPI_PROC_NULL or a rank
+/// of the remote group on an intercommunicator.
 @inline(__always)
 private func checkRoot(_ root: Int32, _ c: Communicator) -> Int32 {
-    root >= 0 && Int(root) < c.size ? 0 : ErrorClass.root.rawValue
+    if c.isInter {
+        if root == MPIConstant.root || root == MPIConstant.procNull { return 0 }
+        return root >= 0 && Int(root) < c.peerCount ? 0 : ErrorClass.root.rawValue
+    }
+    return root >= 0 && Int(root) < c.size ? 0 : ErrorClass.root.rawValue
+}
+
+/// Whether the data arguments of a rooted collective are significant here: not at the members
+/// of an intercommunicator root's group other than the root (they pass MPI_PROC_NULL).
+@inline(__always)
+private func takesPart(_ root: Int32, _ c: Communicator) -> Bool {
+    !(c.isInter && root == MPIConstant.procNull)
 }
 
 /// The checks of a reduction: op, then data.
@@ -75,7 +88,8 @@ public func PMPI_Ibcast(_ buffer: UnsafeMutableRawPointer?, _ count: Int32, _ da
                         _ comm: Int32, _ request: UnsafeMutablePointer<Int32>?) -> Int32 {
     let t = decodeType(datatype)
     return startCollective(comm, request, "MPI_Ibcast") { c throws(MPIError) in
-        try require(checkRoot(root, c)); try require(checkData(count, t))
+        try require(checkRoot(root, c))
+        if takesPart(root, c) { try require(checkData(count, t)) }
         return { rt, c in rt.bcast(buffer, count: Int(count), datatype: t, root: root, comm: c) }
     }
 }
@@ -86,7 +100,8 @@ public func PMPI_Ireduce(_ sendbuf: UnsafeRawPointer?, _ recvbuf: UnsafeMutableR
                          _ request: UnsafeMutablePointer<Int32>?) -> Int32 {
     let t = decodeType(datatype), o = decodeOp(op)
     return startCollective(comm, request, "MPI_Ireduce") { c throws(MPIError) in
-        try require(checkRoot(root, c)); try require(checkReduction(count, t, o))
+        try require(checkRoot(root, c))
+        if takesPart(root, c) { try require(checkReduction(count, t, o)) }
         return { rt, c in rt.reduce(sendbuf, recvbuf, count: Int(count), datatype: t, op: o, root: root, comm: c) }
     }
 }
@@ -130,7 +145,9 @@ public func PMPI_Ireduce_scatter(_ sendbuf: UnsafeRawPointer?, _ recvbuf: Unsafe
 public func PMPI_Iscan(_ sendbuf: UnsafeRawPointer?, _ recvbuf: UnsafeMutableRawPointer?, _ count: Int32,
                        _ datatype: Int32, _ op: Int32, _ comm: Int32, _ request: UnsafeMutablePointer<Int32>?) -> Int32 {
     let t = decodeType(datatype), o = decodeOp(op)
-    return startCollective(comm, request, "MPI_Iscan") { _ throws(MPIError) in
+    return startCollective(comm, request, "MPI_Iscan") { c throws(MPIError) in
+        // Not defined on intercommunicators: fail at the call, as the blocking form does.
+        if c.isInter { throw MPIError(.comm) }
         try require(checkReduction(count, t, o))
         return { rt, c in rt.scan(sendbuf, recvbuf, count: Int(count), datatype: t, op: o, comm: c) }
     }
@@ -141,7 +158,9 @@ public func PMPI_Iexscan(_ sendbuf: UnsafeRawPointer?, _ recvbuf: UnsafeMutableR
                          _ datatype: Int32, _ op: Int32, _ comm: Int32,
                          _ request: UnsafeMutablePointer<Int32>?) -> Int32 {
     let t = decodeType(datatype), o = decodeOp(op)
-    return startCollective(comm, request, "MPI_Iexscan") { _ throws(MPIError) in
+    return startCollective(comm, request, "MPI_Iexscan") { c throws(MPIError) in
+        // Not defined on intercommunicators: fail at the call, as the blocking form does.
+        if c.isInter { throw MPIError(.comm) }
         try require(checkReduction(count, t, o))
         return { rt, c in rt.exscan(sendbuf, recvbuf, count: Int(count), datatype: t, op: o, comm: c) }
     }
@@ -169,7 +188,7 @@ public func PMPI_Igatherv(_ sendbuf: UnsafeRawPointer?, _ sendcount: Int32, _ se
     let st = decodeType(sendtype), rtype = decodeType(recvtype)
     return startCollective(comm, request, "MPI_Igatherv") { c throws(MPIError) in
         try require(checkRoot(root, c))
-        let n = c.rank == root ? c.size : 0
+        let n = rootArrayLength(c, root)
         let counts = ints(recvcounts, n), displacements = ints(displs, n)
         return { rt, c in
             rt.gatherv(sendbuf, sendCount: Int(sendcount), sendType: st, recvbuf, recvCounts: counts,
@@ -200,7 +219,7 @@ public func PMPI_Iscatterv(_ sendbuf: UnsafeRawPointer?, _ sendcounts: UnsafePoi
     let st = decodeType(sendtype), rtype = decodeType(recvtype)
     return startCollective(comm, request, "MPI_Iscatterv") { c throws(MPIError) in
         try require(checkRoot(root, c))
-        let n = c.rank == root ? c.size : 0
+        let n = rootArrayLength(c, root)
         let counts = ints(sendcounts, n), displacements = ints(displs, n)
         return { rt, c in
             rt.scatterv(sendbuf, sendCounts: counts, displacements: displacements, sendType: st, recvbuf,
@@ -232,7 +251,8 @@ public func PMPI_Iallgatherv(_ sendbuf: UnsafeRawPointer?, _ sendcount: Int32, _
     return startCollective(comm, request, "MPI_Iallgatherv") { c throws(MPIError) in
         try require(checkData(0, rtype))
         guard recvcounts != nil, displs != nil else { throw MPIError(.arg) }
-        let counts = ints(recvcounts, c.size), displacements = ints(displs, c.size)
+        let n = c.peerCount   // the remote group on an intercommunicator
+        let counts = ints(recvcounts, n), displacements = ints(displs, n)
         return { rt, c in
             rt.allgatherv(sendbuf, sendCount: Int(sendcount), sendType: st, recvbuf, recvCounts: counts,
                           displacements: displacements, recvType: rtype, comm: c)
@@ -263,7 +283,7 @@ public func PMPI_Ialltoallv(_ sendbuf: UnsafeRawPointer?, _ sendcounts: UnsafePo
     return startCollective(comm, request, "MPI_Ialltoallv") { c throws(MPIError) in
         try require(checkData(0, rtype))
         guard recvcounts != nil, rdispls != nil else { throw MPIError(.arg) }
-        let n = c.size
+        let n = c.peerCount   // the remote group on an intercommunicator
         let sc = ints(sendcounts, n), sd = ints(sdispls, n), rc = ints(recvcounts, n), rd = ints(rdispls, n)
         return { rt, c in
             rt.alltoallv(sendbuf, sendCounts: sc, sendDisplacements: sd, sendType: st, recvbuf, recvCounts: rc,
@@ -280,7 +300,7 @@ public func PMPI_Ialltoallw(_ sendbuf: UnsafeRawPointer?, _ sendcounts: UnsafePo
                             _ comm: Int32, _ request: UnsafeMutablePointer<Int32>?) -> Int32 {
     startCollective(comm, request, "MPI_Ialltoallw") { c throws(MPIError) in
         guard recvcounts != nil, rdispls != nil, recvtypes != nil else { throw MPIError(.arg) }
-        let n = c.size
+        let n = c.peerCount   // the remote group on an intercommunicator
         let sc = ints(sendcounts, n), sd = ints(sdispls, n), stypes = decodeTypes(sendtypes, n)
         let rc = ints(recvcounts, n), rd = ints(rdispls, n), rtypes = decodeTypes(recvtypes, n)
         return { rt, c in

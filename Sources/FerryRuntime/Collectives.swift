@@ -1,6 +1,7 @@
 // Typed collectives: argument checks, then the byte-level algorithms of FerryCollectives on
 // either the user's memory (contiguous data) or a packed scratch copy. The v/w variants use
-// linear nonblocking exchanges, as MPICH does for them.
+// linear nonblocking exchanges, as MPICH does for them. Intercommunicators go to the forms of
+// InterCollectives.swift (checked first in each public collective).
 import FerryCore
 import FerryDatatype
 import FerryReduce
@@ -168,6 +169,11 @@ extension Runtime {
     // MARK: barrier, bcast
 
     public func barrier(_ comm: Communicator?) throws(MPIError) {
+        if let ic = interTarget(comm) {
+            let r = interBarrier(ic)
+            if r != 0 { throw MPIError(code: r, "barrier") }
+            return
+        }
         let rc = checkIntracomm(comm)
         if rc != 0 { throw MPIError(code: rc, "barrier") }
         let r = Collectives.barrier(CommTransport(self, comm!))
@@ -175,6 +181,7 @@ extension Runtime {
     }
 
     public func bcast(_ buf: UnsafeMutableRawPointer?, count: Int, datatype: Datatype?, root: Int32, comm: Communicator?) -> Int32 {
+        if let ic = interTarget(comm) { return interBcast(buf, count: count, datatype: datatype, root: root, comm: ic) }
         var rc = checkIntracomm(comm)
         if rc == 0 { rc = checkData(count, datatype) }
         if rc == 0 { rc = checkRoot(root, comm!) }
@@ -194,6 +201,9 @@ extension Runtime {
 
     public func reduce(_ send: UnsafeRawPointer?, _ recv: UnsafeMutableRawPointer?, count: Int, datatype: Datatype?,
                        op: Operation?, root: Int32, comm: Communicator?) -> Int32 {
+        if let ic = interTarget(comm) {
+            return interReduce(send, recv, count: count, datatype: datatype, op: op, root: root, comm: ic)
+        }
         var rc = checkIntracomm(comm)
         if rc == 0 { rc = checkData(count, datatype) }
         if rc == 0 { rc = checkRoot(root, comm!) }
@@ -216,6 +226,9 @@ extension Runtime {
 
     public func allreduce(_ send: UnsafeRawPointer?, _ recv: UnsafeMutableRawPointer?, count: Int, datatype: Datatype?,
                           op: Operation?, comm: Communicator?) -> Int32 {
+        if let ic = interTarget(comm) {
+            return interAllreduce(send, recv, count: count, datatype: datatype, op: op, comm: ic)
+        }
         var rc = checkIntracomm(comm)
         if rc == 0 { rc = checkData(count, datatype) }
         guard let op else { return rc != 0 ? rc : ErrorClass.op.rawValue }
@@ -234,6 +247,9 @@ extension Runtime {
 
     public func reduceScatterBlock(_ send: UnsafeRawPointer?, _ recv: UnsafeMutableRawPointer?, recvCount: Int,
                                    datatype: Datatype?, op: Operation?, comm: Communicator?) -> Int32 {
+        if let ic = interTarget(comm) {
+            return interReduceScatterBlock(send, recv, recvCount: recvCount, datatype: datatype, op: op, comm: ic)
+        }
         var rc = checkIntracomm(comm)
         if rc == 0 { rc = checkData(recvCount, datatype) }
         guard let op else { return rc != 0 ? rc : ErrorClass.op.rawValue }
@@ -267,6 +283,9 @@ extension Runtime {
     /// keeps its part.
     public func reduceScatter(_ send: UnsafeRawPointer?, _ recv: UnsafeMutableRawPointer?, recvCounts: [Int],
                               datatype: Datatype?, op: Operation?, comm: Communicator?) -> Int32 {
+        if let ic = interTarget(comm) {
+            return interReduceScatterV(send, recv, recvCounts: recvCounts, datatype: datatype, op: op, comm: ic)
+        }
         var rc = checkIntracomm(comm)
         if rc == 0 && recvCounts.count < comm!.size { rc = ErrorClass.count.rawValue }
         if rc == 0 && recvCounts.contains(where: { $0 < 0 }) { rc = ErrorClass.count.rawValue }
@@ -377,6 +396,10 @@ extension Runtime {
 
     public func gather(_ send: UnsafeRawPointer?, sendCount: Int, sendType: Datatype?, _ recv: UnsafeMutableRawPointer?,
                        recvCount: Int, recvType: Datatype?, root: Int32, comm: Communicator?) -> Int32 {
+        if let ic = interTarget(comm) {
+            return interGather(send, sendCount: sendCount, sendType: sendType, recv, recvCount: recvCount,
+                               recvType: recvType, root: root, comm: ic)
+        }
         let isRoot = comm?.rank == root
         let inPlace = Runtime.isInPlace(send)
         var rc = checkBlocks(comm, sendCount, sendType, recvCount, recvType, sendUsed: !inPlace, recvUsed: isRoot)
@@ -394,6 +417,10 @@ extension Runtime {
 
     public func scatter(_ send: UnsafeRawPointer?, sendCount: Int, sendType: Datatype?, _ recv: UnsafeMutableRawPointer?,
                         recvCount: Int, recvType: Datatype?, root: Int32, comm: Communicator?) -> Int32 {
+        if let ic = interTarget(comm) {
+            return interScatter(send, sendCount: sendCount, sendType: sendType, recv, recvCount: recvCount,
+                                recvType: recvType, root: root, comm: ic)
+        }
         let isRoot = comm?.rank == root
         let inPlace = Runtime.isInPlace(recv)
         var rc = checkBlocks(comm, sendCount, sendType, recvCount, recvType, sendUsed: isRoot, recvUsed: !inPlace)
@@ -421,6 +448,10 @@ extension Runtime {
 
     public func allgather(_ send: UnsafeRawPointer?, sendCount: Int, sendType: Datatype?, _ recv: UnsafeMutableRawPointer?,
                           recvCount: Int, recvType: Datatype?, comm: Communicator?) -> Int32 {
+        if let ic = interTarget(comm) {
+            return interAllgather(send, sendCount: sendCount, sendType: sendType, recv, recvCount: recvCount,
+                                  recvType: recvType, comm: ic)
+        }
         let inPlace = Runtime.isInPlace(send)
         var rc = checkBlocks(comm, sendCount, sendType, recvCount, recvType, sendUsed: !inPlace, recvUsed: true)
         if rc != 0 { return rc }
@@ -439,6 +470,10 @@ extension Runtime {
 
     public func alltoall(_ send: UnsafeRawPointer?, sendCount: Int, sendType: Datatype?, _ recv: UnsafeMutableRawPointer?,
                          recvCount: Int, recvType: Datatype?, comm: Communicator?) -> Int32 {
+        if let ic = interTarget(comm) {
+            return interAlltoall(send, sendCount: sendCount, sendType: sendType, recv, recvCount: recvCount,
+                                 recvType: recvType, comm: ic)
+        }
         let inPlace = Runtime.isInPlace(send)
         var rc = checkBlocks(comm, sendCount, sendType, recvCount, recvType, sendUsed: !inPlace, recvUsed: true)
         if rc != 0 { return rc }
@@ -483,6 +518,10 @@ extension Runtime {
 
     public func gatherv(_ send: UnsafeRawPointer?, sendCount: Int, sendType: Datatype?, _ recv: UnsafeMutableRawPointer?,
                         recvCounts: [Int], displacements: [Int], recvType: Datatype?, root: Int32, comm: Communicator?) -> Int32 {
+        if let ic = interTarget(comm) {
+            return interGatherv(send, sendCount: sendCount, sendType: sendType, recv, recvCounts: recvCounts,
+                                displacements: displacements, recvType: recvType, root: root, comm: ic)
+        }
         let isRoot = comm?.rank == root
         let inPlace = Runtime.isInPlace(send)
         var rc = checkBlocks(comm, sendCount, sendType, 0, recvType, sendUsed: !inPlace, recvUsed: isRoot)
@@ -511,6 +550,10 @@ extension Runtime {
     public func scatterv(_ send: UnsafeRawPointer?, sendCounts: [Int], displacements: [Int], sendType: Datatype?,
                          _ recv: UnsafeMutableRawPointer?, recvCount: Int, recvType: Datatype?, root: Int32,
                          comm: Communicator?) -> Int32 {
+        if let ic = interTarget(comm) {
+            return interScatterv(send, sendCounts: sendCounts, displacements: displacements, sendType: sendType,
+                                 recv, recvCount: recvCount, recvType: recvType, root: root, comm: ic)
+        }
         let isRoot = comm?.rank == root
         let inPlace = Runtime.isInPlace(recv)
         var rc = checkBlocks(comm, 0, sendType, recvCount, recvType, sendUsed: isRoot, recvUsed: !inPlace)
@@ -537,6 +580,10 @@ extension Runtime {
 
     public func allgatherv(_ send: UnsafeRawPointer?, sendCount: Int, sendType: Datatype?, _ recv: UnsafeMutableRawPointer?,
                            recvCounts: [Int], displacements: [Int], recvType: Datatype?, comm: Communicator?) -> Int32 {
+        if let ic = interTarget(comm) {
+            return interAllgatherv(send, sendCount: sendCount, sendType: sendType, recv, recvCounts: recvCounts,
+                                   displacements: displacements, recvType: recvType, comm: ic)
+        }
         let inPlace = Runtime.isInPlace(send)
         var rc = checkBlocks(comm, sendCount, sendType, 0, recvType, sendUsed: !inPlace, recvUsed: true)
         if rc == 0 { rc = checkVector(recvCounts, displacements, comm!.size) }
@@ -560,6 +607,11 @@ extension Runtime {
     public func alltoallv(_ send: UnsafeRawPointer?, sendCounts: [Int], sendDisplacements: [Int], sendType: Datatype?,
                           _ recv: UnsafeMutableRawPointer?, recvCounts: [Int], recvDisplacements: [Int],
                           recvType: Datatype?, comm: Communicator?) -> Int32 {
+        if let ic = interTarget(comm) {
+            return interAlltoallv(send, sendCounts: sendCounts, sendDisplacements: sendDisplacements, sendType: sendType,
+                                  recv, recvCounts: recvCounts, recvDisplacements: recvDisplacements,
+                                  recvType: recvType, comm: ic)
+        }
         guard let comm, !comm.isFreed, !comm.isInter else { return ErrorClass.comm.rawValue }
         let n = comm.size
         guard let st = Runtime.isInPlace(send) ? recvType : sendType, let rt = recvType else { return ErrorClass.type.rawValue }
@@ -574,6 +626,11 @@ extension Runtime {
     public func alltoallw(_ send: UnsafeRawPointer?, sendCounts: [Int], sendByteDisplacements: [Int], sendTypes: [Datatype?],
                           _ recv: UnsafeMutableRawPointer?, recvCounts: [Int], recvByteDisplacements: [Int],
                           recvTypes: [Datatype?], comm: Communicator?) -> Int32 {
+        if let ic = interTarget(comm) {
+            return interAlltoallw(send, sendCounts: sendCounts, sendByteDisplacements: sendByteDisplacements,
+                                  sendTypes: sendTypes, recv, recvCounts: recvCounts,
+                                  recvByteDisplacements: recvByteDisplacements, recvTypes: recvTypes, comm: ic)
+        }
         var rc = checkIntracomm(comm)
         if rc != 0 { return rc }
         let c = comm!, n = c.size, me = Int(c.rank)

@@ -1,6 +1,7 @@
 // Communicator creation and destruction (MPI-3.1 §6.4–6.6): context ids agreed with a
 // bitwise-AND allreduce of each member's free-id mask (as MPICH does), dup, split, split_type,
-// create, create_group, intercommunicator create and merge, free, compare.
+// create, create_group (split and create on intercommunicators too), intercommunicator create
+// and merge, free, compare.
 import FerryCore
 import FerryDatatype
 import FerryReduce
@@ -42,8 +43,8 @@ extension Runtime {
     /// `MPI_Comm_split`. Nil for `MPI_UNDEFINED` colors.
     public func commSplit(_ c: Communicator, color: Int32, key: Int32) throws(MPIError) -> Communicator? {
         _ = try checkComm(c)
-        if c.isInter { throw MPIError(.unsupportedOperation, "MPI_Comm_split on an intercommunicator is not supported") }
         if color < 0 && color != MPIConstant.undefined { throw MPIError(.arg, "color \(color) is negative") }
+        if c.isInter { return try interSplit(c, color: color, key: key) }
         let n = c.size
         var mine: [Int32] = [color, key]
         var all = [Int32](repeating: 0, count: 2 * n)
@@ -71,7 +72,7 @@ extension Runtime {
     /// `MPI_Comm_create`: every member of `c` calls it; members of `group` get the new communicator.
     public func commCreate(_ c: Communicator, group: Group) throws(MPIError) -> Communicator? {
         _ = try checkComm(c)
-        if c.isInter { throw MPIError(.unsupportedOperation, "MPI_Comm_create on an intercommunicator is not supported") }
+        if c.isInter { return try interCreate(c, group: group) }
         for w in group.worldRanks where c.group.rank(ofWorld: w) == nil {
             throw MPIError(.group, "the group holds process \(w), which is not in the communicator")
         }
@@ -79,6 +80,89 @@ extension Runtime {
         let id = try agreeContextID(c, take: inGroup)
         guard inGroup else { return nil }
         let nc = Communicator(contextID: id, group: group)
+        nc.errorHandler = c.errorHandler
+        return nc
+    }
+
+    /// `MPI_Comm_split` on an intercommunicator (MPI-3.1 §6.4.2): the members of each color on
+    /// one side and those of the same color on the other form a new intercommunicator, ordered
+    /// by key (then by old rank) on each side. A color found on one side only, and
+    /// MPI_UNDEFINED, give nil. Every side learns the other's (color, key) table through the
+    /// leaders; the new local groups are splits of `localComm`; one context id agreed over
+    /// the whole intercommunicator serves every color (their members are disjoint).
+    private func interSplit(_ c: Communicator, color: Int32, key: Int32) throws(MPIError) -> Communicator? {
+        let local = c.localComm!, remote = c.remoteGroup!
+        var mine: [Int32] = [color, key]
+        var table = [Int32](repeating: 0, count: 2 * local.size)
+        var theirs = [Int32](repeating: 0, count: 2 * remote.size)
+        var rc = mine.withUnsafeMutableBytes { s in table.withUnsafeMutableBytes { r in
+            Collectives.allgather(CommTransport(self, local), send: UnsafeRawPointer(s.baseAddress!), recv: r.baseAddress!, blockBytes: 8)
+        } }
+        if rc == 0 && local.rank == 0 {
+            rc = table.withUnsafeBytes { s in theirs.withUnsafeMutableBytes { r in
+                CommTransport(self, c).sendRecv(s, to: 0, r, from: 0, tag: InterTag.splitTable) } }
+        }
+        if rc == 0 {
+            rc = theirs.withUnsafeMutableBytes { r in
+                Collectives.bcast(CommTransport(self, local), buffer: r.baseAddress!, bytes: r.count, root: 0) }
+        }
+        if rc != 0 { throw MPIError(code: rc, "MPI_Comm_split") }
+        mine = []
+        var peers: [(key: Int32, rank: Int)] = []
+        if color != MPIConstant.undefined {
+            for r in 0..<remote.size where theirs[2 * r] == color { peers.append((theirs[2 * r + 1], r)) }
+        }
+        peers.sort { $0.key != $1.key ? $0.key < $1.key : $0.rank < $1.rank }
+        // Every member of this side sees the same table, so they agree on which colors survive.
+        let newLocal = try commSplit(local, color: peers.isEmpty ? MPIConstant.undefined : color, key: key)
+        let id = try agreeContextID(c, take: newLocal != nil)
+        guard let newLocal else { return nil }
+        let nc = Communicator(contextID: id, group: newLocal.group,
+                              remoteGroup: Group(worldRanks: peers.map { remote.worldRanks[$0.rank] }, myWorldRank: worldRank))
+        nc.localComm = newLocal
+        nc.errorHandler = c.errorHandler
+        return nc
+    }
+
+    /// `MPI_Comm_create` on an intercommunicator (MPI-3.1 §6.4.2): each side passes a group of
+    /// its own members (the same at every member of that side); the new intercommunicator
+    /// joins the two groups. Nil outside the group, and everywhere if either group is empty.
+    private func interCreate(_ c: Communicator, group: Group) throws(MPIError) -> Communicator? {
+        for w in group.worldRanks where c.group.rank(ofWorld: w) == nil {
+            throw MPIError(.group, "the group holds process \(w), which is not in the local group of the intercommunicator")
+        }
+        let local = c.localComm!
+        // The leaders swap the sizes, then the members (world ranks), of the two groups.
+        var sizes: [Int32] = [Int32(group.size), 0]
+        var rc: Int32 = 0
+        if local.rank == 0 {
+            rc = withUnsafeBytes(of: sizes[0]) { s in sizes.withUnsafeMutableBytes { r in
+                CommTransport(self, c).sendRecv(s, to: 0, UnsafeMutableRawBufferPointer(rebasing: r[4..<8]), from: 0,
+                                                tag: InterTag.createGroupSize) } }
+        }
+        if rc == 0 {
+            rc = sizes.withUnsafeMutableBytes { r in
+                Collectives.bcast(CommTransport(self, local), buffer: r.baseAddress!, bytes: 8, root: 0) }
+        }
+        var theirs = [Int32](repeating: 0, count: Int(sizes[1]))
+        if rc == 0 && local.rank == 0 {
+            rc = group.worldRanks.withUnsafeBytes { s in theirs.withUnsafeMutableBytes { r in
+                CommTransport(self, c).sendRecv(s, to: 0, r, from: 0, tag: InterTag.createGroupRanks) } }
+        }
+        if rc == 0 && !theirs.isEmpty {
+            rc = theirs.withUnsafeMutableBytes { r in
+                Collectives.bcast(CommTransport(self, local), buffer: r.baseAddress!, bytes: r.count, root: 0) }
+        }
+        if rc != 0 { throw MPIError(code: rc, "MPI_Comm_create") }
+        // Both groups non-empty, or no communicator anywhere (every member of this side knows
+        // both sizes, so all pass the same group to the local create).
+        let bothSides = sizes[0] > 0 && sizes[1] > 0
+        let newLocal = try commCreate(local, group: bothSides ? group : Group.empty)
+        let id = try agreeContextID(c, take: newLocal != nil)
+        guard let newLocal else { return nil }
+        let nc = Communicator(contextID: id, group: newLocal.group,
+                              remoteGroup: Group(worldRanks: theirs, myWorldRank: worldRank))
+        nc.localComm = newLocal
         nc.errorHandler = c.errorHandler
         return nc
     }
