@@ -51,8 +51,11 @@ struct InstallLayout: Equatable {
         let executable = Files.readLink("/proc/self/exe")
         if let executable { binDirectories.append(Files.directory(of: executable)) }
         for bin in binDirectories {
+            // All three, so that a directory of another MPI next to a `ferry` symlink is not taken.
             let layout = installed(prefix: Files.directory(of: bin))
-            if Files.exists(layout.header) { return .success(layout) }
+            if Files.exists(layout.header) && Files.exists(layout.library) && Files.exists(bin + "/ferry") {
+                return .success(layout)
+            }
         }
         // Build tree: walk up from the real executable to the package root.
         if let executable {
