@@ -160,7 +160,7 @@ extension Runtime {
 
     /// Packed view of `count` elements at `p` for sending: the user's memory when contiguous.
     func packedInput(_ p: UnsafeRawPointer?, _ count: Int, _ t: Datatype, keep: inout [Scratch]) -> UnsafeRawPointer? {
-        if t.isContiguous || count == 0 { return p.map { $0 + t.trueLowerBound } }
+        if t.isContiguous || count == 0 { return readAddress(p, t.trueLowerBound) }
         let s = Scratch(count * t.size); keep.append(s)
         t.pack(from: p, count: count, packedOffset: 0, into: s.base, bytes: count * t.size)
         return UnsafeRawPointer(s.base)
@@ -188,7 +188,7 @@ extension Runtime {
         if rc != 0 { return rc }
         let t = datatype!, bytes = count * t.size
         if t.isContiguous || bytes == 0 {
-            return Collectives.bcast(CommTransport(self, comm!), buffer: buf.map { $0 + t.trueLowerBound }, bytes: bytes, root: Int(root))
+            return Collectives.bcast(CommTransport(self, comm!), buffer: byteAddress(buf, t.trueLowerBound), bytes: bytes, root: Int(root))
         }
         let s = Scratch(bytes)
         if comm!.rank == root { t.pack(from: buf, count: count, packedOffset: 0, into: s.base, bytes: bytes) }
@@ -434,7 +434,7 @@ extension Runtime {
         var tmp: Scratch? = nil
         if !inPlace {
             if recvType!.isContiguous || recvCount == 0 {
-                out = recv.map { $0 + recvType!.trueLowerBound }
+                out = byteAddress(recv, recvType!.trueLowerBound)
             } else {
                 tmp = Scratch(blockBytes)
                 out = tmp!.base
@@ -595,7 +595,7 @@ extension Runtime {
         }
         var recvs: [(UnsafeMutableRawPointer?, Int, Datatype, Int32)] = []
         var sends: [(UnsafeRawPointer?, Int, Datatype, Int32)] = []
-        let mine = UnsafeRawPointer(recv.map { $0 + (recvCounts[me] > 0 ? displacements[me] * rt.extent : 0) })
+        let mine = UnsafeRawPointer(byteAddress(recv, (recvCounts[me] > 0 ? displacements[me] * rt.extent : 0)))
         for k in 1..<max(n, 1) {
             let to = (me + k) % n, from = (me - k + n) % n
             if recvCounts[from] > 0 { recvs.append((byteAddress(recv, displacements[from] * rt.extent), recvCounts[from], rt, Int32(from))) }
@@ -660,7 +660,7 @@ extension Runtime {
             scounts = recvCounts; sdispl = recvByteDisplacements; stypes = recvTypes
         }
         if scounts[me] > 0 || recvCounts[me] > 0 {
-            rc = localCopy(sbase.map { $0 + sdispl[me] }, scounts[me], stypes[me]!, recv.map { $0 + recvByteDisplacements[me] },
+            rc = localCopy(byteAddress(sbase, sdispl[me]), scounts[me], stypes[me]!, byteAddress(recv, recvByteDisplacements[me]),
                            recvCounts[me], recvTypes[me]!)
             if rc != 0 { return rc }
         }

@@ -64,7 +64,7 @@ extension Runtime {
         if rc != 0 { return rc }
         let st = sendType!, rt = recvType!
         return neighborExchange(comm!, lists,
-                                recv: { i in (recv.map { $0 + i * recvCount * rt.extent }, recvCount, rt) },
+                                recv: { i in (byteAddress(recv, i * recvCount * rt.extent), recvCount, rt) },
                                 send: { _ in (send, sendCount, st) })
     }
 
@@ -81,7 +81,7 @@ extension Runtime {
         if rc != 0 { return rc }
         let st = sendType!, rt = recvType!
         return neighborExchange(comm!, lists,
-                                recv: { i in (recv.map { $0 + displacements[i] * rt.extent }, recvCounts[i], rt) },
+                                recv: { i in (byteAddress(recv, displacements[i] * rt.extent), recvCounts[i], rt) },
                                 send: { _ in (send, sendCount, st) })
     }
 
@@ -96,8 +96,8 @@ extension Runtime {
         if rc != 0 { return rc }
         let st = sendType!, rt = recvType!
         return neighborExchange(comm!, lists,
-                                recv: { i in (recv.map { $0 + i * recvCount * rt.extent }, recvCount, rt) },
-                                send: { i in (send.map { $0 + i * sendCount * st.extent }, sendCount, st) })
+                                recv: { i in (byteAddress(recv, i * recvCount * rt.extent), recvCount, rt) },
+                                send: { i in (readAddress(send, i * sendCount * st.extent), sendCount, st) })
     }
 
     /// `MPI_Neighbor_alltoallv`: displacements in extents of the datatypes.
@@ -113,8 +113,8 @@ extension Runtime {
         if rc != 0 { return rc }
         let st = sendType!, rt = recvType!
         return neighborExchange(comm!, lists,
-                                recv: { i in (recv.map { $0 + recvDisplacements[i] * rt.extent }, recvCounts[i], rt) },
-                                send: { i in (send.map { $0 + sendDisplacements[i] * st.extent }, sendCounts[i], st) })
+                                recv: { i in (byteAddress(recv, recvDisplacements[i] * rt.extent), recvCounts[i], rt) },
+                                send: { i in (readAddress(send, sendDisplacements[i] * st.extent), sendCounts[i], st) })
     }
 
     /// `MPI_Neighbor_alltoallw`: displacements in bytes, one datatype per neighbour.
@@ -136,7 +136,7 @@ extension Runtime {
             rc = checkData(recvCounts[i], recvTypes[i]); if rc != 0 { return rc }
         }
         return neighborExchange(comm!, lists,
-                                recv: { i in (recv.map { $0 + recvByteDisplacements[i] }, recvCounts[i], recvTypes[i]!) },
-                                send: { i in (send.map { $0 + sendByteDisplacements[i] }, sendCounts[i], sendTypes[i]!) })
+                                recv: { i in (byteAddress(recv, recvByteDisplacements[i]), recvCounts[i], recvTypes[i]!) },
+                                send: { i in (readAddress(send, sendByteDisplacements[i]), sendCounts[i], sendTypes[i]!) })
     }
 }

@@ -440,3 +440,9 @@ extension Runtime {
 func byteAddress(_ base: UnsafeRawPointer?, _ offset: Int) -> UnsafeMutableRawPointer? {
     UnsafeMutableRawPointer(bitPattern: Int(bitPattern: base) &+ offset)
 }
+
+/// `byteAddress` for data that is only read (send buffers).
+@inline(__always)
+func readAddress(_ base: UnsafeRawPointer?, _ offset: Int) -> UnsafeRawPointer? {
+    UnsafeRawPointer(bitPattern: Int(bitPattern: base) &+ offset)
+}
