@@ -42,7 +42,7 @@ public struct Tunables: Sendable {
               meaning: "bytes per chunk of the pipelined rendezvous copy (capped at the cell payload)"),
         .init(variable: "FERRY_SINGLE_COPY", defaultValue: 1,
               meaning: "1: large messages by process_vm_readv single copy when the kernel allows; 0: pipelined copy"),
-        .init(variable: "FERRY_SPINS_BEFORE_YIELD", defaultValue: 2000,
+        .init(variable: "FERRY_SPINS_BEFORE_YIELD", defaultValue: 100,
               meaning: "wait-loop spins before yielding the core, when ranks outnumber cores"),
         .init(variable: "FERRY_YIELDS_BEFORE_BLOCK", defaultValue: 50,
               meaning: "yields before a waiting rank blocks on its doorbell, when ranks outnumber cores"),

@@ -5,7 +5,8 @@
 // Every window has ONE shared segment `/ferry-<job>-win<root world rank>.<serial>` (mode 0600,
 // unlinked once every member mapped it, so a crash leaves nothing in /dev/shm) holding:
 //   - a control block per member: the passive-target lock word, the accumulate mutex, the
-//     attach table's mutex and length, and the PSCW completion counter;
+//     attach table's mutex and length, the PSCW completion counter, the counts of processes
+//     asleep on those words, and (member 0's) the fence barrier;
 //   - the PSCW post matrix (posts[origin][target]);
 //   - dynamic windows: each member's table of attached regions;
 //   - MPI_Win_allocate / MPI_Win_allocate_shared: every member's window memory, so that put,
@@ -96,6 +97,13 @@ public final class Window: @unchecked Sendable {
     var lockAll: (active: Bool, taken: Bool) = (false, false)
     /// Regions this process attached (dynamic windows): base address → size.
     var attached: [UInt: Int] = [:]
+    /// Fences this process completed (the fence barrier's generation it last saw).
+    var fenceGeneration: UInt32 = 0
+    /// Spins a synchronization wait makes before it yields when ranks outnumber cores: adapts
+    /// between `Window.minimumSpins` and the runtime's spinsBeforeYield (see `windowWait`).
+    /// A word of its own, read and written with relaxed atomics: threads of one process may
+    /// wait on the same window at once (MPI_THREAD_MULTIPLE), and it is only a hint.
+    let spinLimit: UnsafeMutablePointer<UInt32> = .allocate(capacity: 1)
 
     init(flavor: Flavor, comm: Communicator, members: [Member], segment: consuming SharedSegment,
          layout: WindowLayout, base: UnsafeMutableRawPointer?) {
@@ -108,6 +116,7 @@ public final class Window: @unchecked Sendable {
         self.base = base
         consumedPosts = Array(repeating: 0, count: members.count)
         predefinedValues = .allocate(byteCount: 32, alignment: 8)
+        spinLimit.initialize(to: UInt32(Window.minimumSpins))
         let me = members[Int(comm.rank)]
         predefinedValues.storeBytes(of: me.size, toByteOffset: 0, as: Int.self)
         predefinedValues.storeBytes(of: Int32(truncatingIfNeeded: me.dispUnit), toByteOffset: 8, as: Int32.self)
@@ -115,7 +124,10 @@ public final class Window: @unchecked Sendable {
         predefinedValues.storeBytes(of: Window.unifiedModel, toByteOffset: 16, as: Int32.self)
     }
 
-    deinit { predefinedValues.deallocate() }
+    deinit {
+        predefinedValues.deallocate()
+        spinLimit.deallocate()
+    }
 
     /// MPI_WIN_SIZE of this process (pointer to an MPI_Aint), MPI_WIN_DISP_UNIT,
     /// MPI_WIN_CREATE_FLAVOR and MPI_WIN_MODEL (pointers to ints).
@@ -140,6 +152,10 @@ public final class Window: @unchecked Sendable {
     /// +0 lock word (UInt32: reader count, or `exclusiveBit`), +4 accumulate mutex (UInt32),
     /// +8 attach-table mutex (UInt32), +12 attach-table length (UInt32), +16 PSCW completions
     /// received (UInt64: incremented by origins in MPI_Win_complete, read by MPI_Win_wait).
+    /// Sleepers (UInt32 counts of processes blocked on a futex, checked by whoever changes the
+    /// word they sleep on): +24 on `r`'s lock word, +28 on posts made to origin `r`, +32 on
+    /// `r`'s completion counter. Fence barrier (member 0's block only): +40 arrivals (UInt32),
+    /// +44 generation (UInt32, the futex word), +48 sleepers on the generation.
     @inline(__always) func control(_ r: Int32) -> UnsafeMutableRawPointer { mapBase + Int(r) * WindowLayout.controlBytes }
     @inline(__always) func lockWord(_ r: Int32) -> UnsafeMutablePointer<UInt32> {
         control(r).assumingMemoryBound(to: UInt32.self)
@@ -156,6 +172,15 @@ public final class Window: @unchecked Sendable {
     @inline(__always) func completions(_ r: Int32) -> UnsafeMutablePointer<UInt64> {
         (control(r) + 16).assumingMemoryBound(to: UInt64.self)
     }
+    @inline(__always) func word(_ r: Int32, _ offset: Int) -> UnsafeMutablePointer<UInt32> {
+        (control(r) + offset).assumingMemoryBound(to: UInt32.self)
+    }
+    @inline(__always) func lockSleepers(_ r: Int32) -> UnsafeMutablePointer<UInt32> { word(r, 24) }
+    @inline(__always) func postSleepers(_ origin: Int32) -> UnsafeMutablePointer<UInt32> { word(origin, 28) }
+    @inline(__always) func completionSleepers(_ r: Int32) -> UnsafeMutablePointer<UInt32> { word(r, 32) }
+    @inline(__always) var fenceArrivals: UnsafeMutablePointer<UInt32> { word(0, 40) }
+    @inline(__always) var fenceGenerationWord: UnsafeMutablePointer<UInt32> { word(0, 44) }
+    @inline(__always) var fenceSleepers: UnsafeMutablePointer<UInt32> { word(0, 48) }
     /// Posts target `target` made to origin `origin` (incremented by the target in MPI_Win_post,
     /// read by the origin in MPI_Win_start).
     @inline(__always) func posts(origin: Int32, target: Int32) -> UnsafeMutablePointer<UInt64> {
@@ -360,6 +385,7 @@ extension Runtime {
         case .dynamic: myBase = nil
         }
         let w = Window(flavor: flavor, comm: wcomm, members: members, segment: mapped, layout: layout, base: myBase)
+        w.spinLimit.pointee = UInt32(clamping: tunables.spinsBeforeYield)
         w.hints = defaultWindowHints(flavor)
         for (k, v) in hints { w.setHint(k, v) }
         return w
@@ -382,9 +408,9 @@ extension Runtime {
         if !w.locks.isEmpty || w.lockAll.active { throw MPIError(.rmaSync, "MPI_Win_free with a passive-target epoch open (call MPI_Win_unlock first)") }
         if w.accessGroup != nil { throw MPIError(.rmaSync, "MPI_Win_free with an access epoch open (call MPI_Win_complete first)") }
         if w.exposureActive { throw MPIError(.rmaSync, "MPI_Win_free with an exposure epoch open (call MPI_Win_wait first)") }
-        // Nobody may still be reading or writing our memory once we return.
-        let rc = Collectives.barrier(CommTransport(self, w.comm))
-        if rc != 0 { throw MPIError(code: rc, "MPI_Win_free") }
+        // Nobody may still be reading or writing our memory once we return (the fence's
+        // barrier in the segment: no messages).
+        fenceBarrier(w)
         for k in w.attributes.keys.sorted(by: >) {
             let drc = windowDeleteAttribute(w, k)
             if drc != 0 { throw MPIError(code: drc, "attribute delete callback failed") }

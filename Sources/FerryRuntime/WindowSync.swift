@@ -3,12 +3,13 @@
 //
 // Every RMA operation is complete when its call returns (a memory copy into the target's part
 // of the shared mapping, or a single copy into the target process), so synchronization only has
-// to order processes: a barrier for fence, counters in the window's segment for PSCW, and a
-// readers-writer lock word per target for passive target. Waits keep the progress engine
-// turning (a peer blocked in a send to us must not wait for our lock) and give the core away
-// when they spin for long.
+// to order processes: a barrier in the window's segment for fence (one atomic add per process,
+// no messages), counters in the segment for PSCW, and a readers-writer lock word per target for
+// passive target. Waits keep the progress engine turning (a peer blocked in a send to us must
+// not wait for our lock) and follow the runtime's waiting policy: spin while a core is free;
+// when ranks outnumber cores, yield, then block on a futex on the very word being waited for,
+// which whoever changes it wakes (the node doorbell only rings for messages).
 import FerryCore
-import FerryCollectives
 import CFerryShims
 #if canImport(Glibc)
 import Glibc
@@ -17,18 +18,35 @@ import Glibc
 extension Window {
     /// Lock word value of an exclusive holder; otherwise the word counts shared holders.
     static let exclusiveBit: UInt32 = 0x8000_0000
+    /// Fewest spins of an oversubscribed synchronization wait (enough to notice when spinning
+    /// would pay off again).
+    static let minimumSpins = 32
 
-    /// Spin mutex in the segment (accumulate atomicity, attach tables). Held for a few copies only.
+    /// Mutex in the segment (accumulate atomicity, attach tables), held for a few copies only:
+    /// 0 free, 1 held, 2 held with processes asleep on it (a futex mutex). Waiters spin a
+    /// little, then sleep, so that a holder preempted while ranks outnumber cores gets the core.
     func lockMutex(_ m: UnsafeMutablePointer<UInt32>) {
-        var spins = 0
-        while ferry_cas_u32(m, 0, 1) == 0 {   // acquire; pairs with the release store in unlockMutex
-            spins += 1
-            if spins < 100 { ferry_cpu_relax() } else { sched_yield() }
+        // Acquire (the CAS); pairs with the release in unlockMutex.
+        if ferry_cas_u32(m, 0, 1) != 0 { return }
+        for _ in 0..<100 {
+            ferry_cpu_relax()
+            if ferry_load_relaxed_u32(m) == 0 && ferry_cas_u32(m, 0, 1) != 0 { return }
+        }
+        while true {
+            let v = ferry_load_relaxed_u32(m)
+            // Taken after sleeping: mark it contended, since others may still be asleep.
+            if v == 0 { if ferry_cas_u32(m, 0, 2) != 0 { return }; continue }
+            if v == 1 && ferry_cas_u32(m, 1, 2) == 0 { continue }
+            _ = ferry_futex_wait(m, 2, -1)
         }
     }
 
     func unlockMutex(_ m: UnsafeMutablePointer<UInt32>) {
-        ferry_store_release_u32(m, 0)   // pairs with the acquiring CAS in lockMutex
+        // Release; pairs with the acquiring CAS in lockMutex.
+        if ferry_fetch_sub_u32(m, 1) != 1 {
+            ferry_store_release_u32(m, 0)
+            _ = ferry_futex_wake(m, 1)
+        }
     }
 
     /// One attempt at taking target `r`'s lock word.
@@ -43,13 +61,33 @@ extension Window {
         }
     }
 
-    /// Releases target `r`'s lock word (release: our accesses happen before the next holder's).
+    /// Releases target `r`'s lock word (release: our accesses happen before the next holder's)
+    /// and wakes the processes asleep on it.
     func releaseLock(_ r: Int32, _ type: LockType) {
         ferry_fence_seqcst()
         switch type {
         case .exclusive: ferry_store_release_u32(lockWord(r), 0)
         case .shared: _ = ferry_fetch_sub_u32(lockWord(r), 1)
         }
+        Window.wake(lockWord(r), sleepers: lockSleepers(r))
+    }
+
+    /// Wakes the processes blocked on `word` (after the caller changed it). Dekker pairing with
+    /// `Runtime.windowWait`: we changed the word, then read `sleepers` after a seq_cst fence; a
+    /// sleeper counted itself (seq_cst) before reading the word it passes to futex_wait. One of
+    /// us sees the other, so no wake-up is lost.
+    static func wake(_ word: UnsafeMutablePointer<UInt32>, sleepers: UnsafeMutablePointer<UInt32>) {
+        ferry_fence_seqcst()
+        if ferry_load_relaxed_u32(sleepers) != 0 { _ = ferry_futex_wake(word, Int32.max) }
+    }
+
+    /// The futex word of a 64-bit counter: its low half, which changes on every increment.
+    static func futexWord(_ counter: UnsafeMutablePointer<UInt64>) -> UnsafeMutablePointer<UInt32> {
+        #if _endian(little)
+        return UnsafeMutableRawPointer(counter).assumingMemoryBound(to: UInt32.self)
+        #else
+        return (UnsafeMutableRawPointer(counter) + 4).assumingMemoryBound(to: UInt32.self)
+        #endif
     }
 
     /// Inside MPI_Win_lock or MPI_Win_lock_all (the request-based calls need one).
@@ -61,18 +99,74 @@ extension Window {
     }
 }
 
+/// Longest a window wait sleeps on its futex before it turns the progress engine again: a
+/// message that arrives meanwhile (it rings the node doorbell, not the window's word) waits at
+/// most this long for us.
+private let windowSleepNanoseconds = 1_000_000
+
 extension Runtime {
-    /// Polls the progress engine until `done()`; spins briefly, then yields, then naps, so that
-    /// a peer that must run first (more ranks than cores) gets the core.
-    func windowWait(_ done: () -> Bool) {
+    /// Waits until `done()` is true (called once per check: it may take a lock), keeping the
+    /// progress engine turning. The runtime's waiting policy (`backoff`): spin while a core is
+    /// free (the progress engine every 16 spins, a spin being a cheap check of `done()`); when
+    /// ranks outnumber cores, yield, then block on the futex `word` (which whoever may make
+    /// `done()` true changes, then wakes the `sleepers` it counts; see `Window.wake`).
+    ///
+    /// When ranks outnumber cores, spinning only pays if the process we wait for is running on
+    /// another core; otherwise it holds a core that process needs (a fence at 5 ranks on 2
+    /// cores took ~0.7 ms with 2000 spins, ~15 us with none). So the spin budget adapts per
+    /// window, as adaptive mutexes do: halved (down to `Window.minimumSpins`) each time a wait
+    /// had to yield, doubled (up to spinsBeforeYield) each time spinning paid off.
+    func windowWait(_ w: Window, on word: UnsafeMutablePointer<UInt32>, sleepers: UnsafeMutablePointer<UInt32>,
+                    _ done: () -> Bool) {
         var idle = 0
-        while !done() {
-            lock()
-            let moved = progress()
-            unlock()
-            if moved { idle = 0; continue }
+        let cap = tunables.spinsBeforeYield
+        let spins = oversubscribed ? Int(ferry_load_relaxed_u32(w.spinLimit)) : cap
+        defer {
+            if oversubscribed && idle > 0 {
+                let next = idle < spins ? min(cap, spins * 2) : max(min(Window.minimumSpins, cap), spins / 2)
+                ferry_store_relaxed_u32(w.spinLimit, UInt32(clamping: next))
+            }
+        }
+        while true {
+            if done() { return }
+            if idle >= spins || idle & 15 == 0 {
+                lock()
+                let moved = progress()
+                unlock()
+                if moved { idle = 1; continue }
+            }
             idle += 1
-            if idle < 64 { ferry_cpu_relax() } else if idle < 4096 { sched_yield() } else { usleep(50) }
+            if !oversubscribed {
+                backoff(idle)   // spins (yields only for a background worker of ours)
+                continue
+            }
+            if idle < spins { ferry_cpu_relax(); continue }
+            if idle < spins + tunables.yieldsBeforeBlock { sched_yield(); continue }
+            _ = ferry_fetch_add_u32(sleepers, 1)
+            let seen = ferry_load_seqcst_u32(word)
+            if done() { _ = ferry_fetch_add_u32(sleepers, UInt32.max); return }
+            var quiet = true
+            if let node { lock(); quiet = !node.anyIncoming(); unlock() }
+            if quiet { _ = ferry_futex_wait(word, seen, windowSleepNanoseconds) }
+            _ = ferry_fetch_add_u32(sleepers, UInt32.max)   // -1
+        }
+    }
+
+    /// The fence barrier: a counter and a generation word in member 0's control block. The
+    /// last process to arrive resets the counter and publishes the next generation; the others
+    /// wait for it. The arrivals' seq_cst add and the generation's release/acquire order every
+    /// process's accesses before the fence ahead of every process's accesses after it.
+    func fenceBarrier(_ w: Window) {
+        let gen = w.fenceGeneration
+        w.fenceGeneration = gen &+ 1
+        if w.size == 1 { return }
+        let word = w.fenceGenerationWord
+        if ferry_fetch_add_u32(w.fenceArrivals, 1) == UInt32(w.size - 1) {
+            ferry_store_relaxed_u32(w.fenceArrivals, 0)     // published by the release below
+            ferry_store_release_u32(word, gen &+ 1)
+            Window.wake(word, sleepers: w.fenceSleepers)
+        } else {
+            windowWait(w, on: word, sleepers: w.fenceSleepers) { ferry_load_acquire_u32(word) != gen }
         }
     }
 
@@ -94,7 +188,7 @@ extension Runtime {
 
     // MARK: fence
 
-    /// `MPI_Win_fence`: a barrier on the window's communicator (operations are already complete).
+    /// `MPI_Win_fence`: a barrier among the window's members (operations are already complete).
     public func windowFence(_ w: Window, assert: Int32) throws(MPIError) {
         try checkAssert(assert, allowed: Window.Mode.noStore | Window.Mode.noPut | Window.Mode.noPrecede | Window.Mode.noSucceed)
         if !w.locks.isEmpty || w.lockAll.active { throw MPIError(.rmaSync, "MPI_Win_fence inside a passive-target epoch") }
@@ -102,8 +196,7 @@ extension Runtime {
         ferry_fence_seqcst()
         // MPI_MODE_NOPRECEDE together with MPI_MODE_NOSUCCEED would allow skipping the barrier
         // only if local stores needed no ordering; they do (unified model), so always synchronize.
-        let rc = Collectives.barrier(CommTransport(self, w.comm))
-        if rc != 0 { throw MPIError(code: rc, "MPI_Win_fence") }
+        fenceBarrier(w)
         w.fenceEpoch = assert & Window.Mode.noSucceed == 0
     }
 
@@ -119,7 +212,11 @@ extension Runtime {
         w.exposureActive = true
         w.expectedCompletions &+= UInt64(origins.count)
         ferry_fence_seqcst()   // our earlier stores to window memory precede the post
-        for o in origins { _ = ferry_fetch_add_u64(w.posts(origin: o, target: w.rank), 1) }
+        for o in origins {
+            let counter = w.posts(origin: o, target: w.rank)
+            _ = ferry_fetch_add_u64(counter, 1)
+            Window.wake(Window.futexWord(counter), sleepers: w.postSleepers(o))
+        }
     }
 
     /// `MPI_Win_start`: opens an access epoch to the targets in `group`, once each has posted.
@@ -132,7 +229,9 @@ extension Runtime {
         for t in targets {
             let counter = w.posts(origin: w.rank, target: t)
             let want = w.consumedPosts[Int(t)] &+ 1
-            windowWait { ferry_load_acquire_u64(counter) >= want }   // pairs with the post's fetch_add
+            windowWait(w, on: Window.futexWord(counter), sleepers: w.postSleepers(w.rank)) {
+                ferry_load_acquire_u64(counter) >= want   // pairs with the post's fetch_add
+            }
             w.consumedPosts[Int(t)] = want
         }
         w.accessGroup = targets
@@ -142,7 +241,10 @@ extension Runtime {
     public func windowComplete(_ w: Window) throws(MPIError) {
         guard let targets = w.accessGroup else { throw MPIError(.rmaSync, "MPI_Win_complete without MPI_Win_start") }
         ferry_fence_seqcst()   // our puts precede the completion the target reads
-        for t in targets { _ = ferry_fetch_add_u64(w.completions(t), 1) }
+        for t in targets {
+            _ = ferry_fetch_add_u64(w.completions(t), 1)
+            Window.wake(Window.futexWord(w.completions(t)), sleepers: w.completionSleepers(t))
+        }
         w.accessGroup = nil
     }
 
@@ -154,7 +256,9 @@ extension Runtime {
         }
         let counter = w.completions(w.rank), want = w.expectedCompletions
         if blocking {
-            windowWait { ferry_load_acquire_u64(counter) >= want }   // pairs with complete's fetch_add
+            windowWait(w, on: Window.futexWord(counter), sleepers: w.completionSleepers(w.rank)) {
+                ferry_load_acquire_u64(counter) >= want   // pairs with complete's fetch_add
+            }
         } else {
             lock(); progress(); unlock()
             if ferry_load_acquire_u64(counter) < want { return false }
@@ -176,7 +280,7 @@ extension Runtime {
         if w.accessGroup != nil { throw MPIError(.rmaSync, "MPI_Win_lock inside a post/start access epoch") }
         w.fenceEpoch = false
         let take = assert & Window.Mode.noCheck == 0
-        if take { windowWait { w.tryLock(rank, lt) } }
+        if take { windowWait(w, on: w.lockWord(rank), sleepers: w.lockSleepers(rank)) { w.tryLock(rank, lt) } }
         w.locks[rank] = (lt, take)
     }
 
@@ -197,7 +301,9 @@ extension Runtime {
         w.fenceEpoch = false
         let take = assert & Window.Mode.noCheck == 0
         if take {
-            for r in 0..<Int32(w.size) { windowWait { w.tryLock(r, .shared) } }
+            for r in 0..<Int32(w.size) {
+                windowWait(w, on: w.lockWord(r), sleepers: w.lockSleepers(r)) { w.tryLock(r, .shared) }
+            }
         }
         w.lockAll = (true, take)
     }
