@@ -1,7 +1,6 @@
-// The MPI functions Ferry does not implement: MPI-IO (chapter 13) and the dynamic process
-// model (chapter 10). Each is exported so that programs using them link and run up to the
-// call, which says on stderr why it cannot work and returns MPI_ERR_UNSUPPORTED_OPERATION.
-// MPI_Comm_get_parent is the exception: it has a correct answer without process creation.
+// The MPI functions Ferry does not implement: MPI-IO (chapter 13). Each is exported so that
+// programs using them link and run up to the call, which says on stderr why it cannot work
+// and returns MPI_ERR_UNSUPPORTED_OPERATION.
 // The parameter lists follow include/mpi.h and include/mpio.h (laid out by a one-off run of
 // the header parser in scripts/gen-entry-points); MPI_File is a pointer, so file handles are
 // raw pointers here.
@@ -408,98 +407,4 @@ public func PMPI_File_get_errhandler(_ file: UnsafeMutableRawPointer?,
 @_cdecl("PMPI_File_call_errhandler")
 public func PMPI_File_call_errhandler(_ fh: UnsafeMutableRawPointer?, _ errorcode: Int32) -> Int32 {
     fileUnsupported("MPI_File_call_errhandler")
-}
-
-// MARK: - Dynamic process management
-
-private let dynamicProcessesWhy =
-    "Ferry starts every process at launch (no spawn, ports or name service yet)"
-
-@_cdecl("PMPI_Comm_spawn")
-public func PMPI_Comm_spawn(_ command: UnsafeRawPointer?, _ argv: UnsafeMutableRawPointer?,
-                            _ maxprocs: Int32, _ info: Int32, _ root: Int32, _ comm: Int32,
-                            _ intercomm: UnsafeMutablePointer<Int32>?,
-                            _ arrayOfErrcodes: UnsafeMutableRawPointer?) -> Int32 {
-    intercomm?.pointee = Handle.commNull
-    return unsupported("MPI_Comm_spawn", dynamicProcessesWhy)
-}
-
-@_cdecl("PMPI_Comm_spawn_multiple")
-public func PMPI_Comm_spawn_multiple(_ count: Int32, _ arrayOfCommands: UnsafeMutableRawPointer?,
-                                     _ arrayOfArgv: UnsafeMutableRawPointer?,
-                                     _ arrayOfMaxprocs: UnsafeRawPointer?,
-                                     _ arrayOfInfo: UnsafeRawPointer?, _ root: Int32, _ comm: Int32,
-                                     _ intercomm: UnsafeMutablePointer<Int32>?,
-                                     _ arrayOfErrcodes: UnsafeMutableRawPointer?) -> Int32 {
-    intercomm?.pointee = Handle.commNull
-    return unsupported("MPI_Comm_spawn_multiple", dynamicProcessesWhy)
-}
-
-@_cdecl("PMPI_Open_port")
-public func PMPI_Open_port(_ info: Int32, _ portName: UnsafeMutableRawPointer?) -> Int32 {
-    unsupported("MPI_Open_port", dynamicProcessesWhy)
-}
-
-@_cdecl("PMPI_Close_port")
-public func PMPI_Close_port(_ portName: UnsafeRawPointer?) -> Int32 {
-    unsupported("MPI_Close_port", dynamicProcessesWhy)
-}
-
-@_cdecl("PMPI_Comm_accept")
-public func PMPI_Comm_accept(_ portName: UnsafeRawPointer?, _ info: Int32, _ root: Int32,
-                             _ comm: Int32, _ newcomm: UnsafeMutablePointer<Int32>?) -> Int32 {
-    newcomm?.pointee = Handle.commNull
-    return unsupported("MPI_Comm_accept", dynamicProcessesWhy)
-}
-
-@_cdecl("PMPI_Comm_connect")
-public func PMPI_Comm_connect(_ portName: UnsafeRawPointer?, _ info: Int32, _ root: Int32,
-                              _ comm: Int32, _ newcomm: UnsafeMutablePointer<Int32>?) -> Int32 {
-    newcomm?.pointee = Handle.commNull
-    return unsupported("MPI_Comm_connect", dynamicProcessesWhy)
-}
-
-/// MPI_Comm_disconnect on any communicator: every communicator here is local to the job (no
-/// connect/accept), so it is MPI_Comm_free after the pending traffic — which, in Ferry, has
-/// already completed once the handle may be freed. MPI_COMM_NULL gets MPI_ERR_COMM.
-@_cdecl("PMPI_Comm_disconnect")
-public func PMPI_Comm_disconnect(_ comm: UnsafeMutableRawPointer?) -> Int32 {
-    guard let rt = runtime("MPI_Comm_disconnect") else { return notInitialized }
-    guard let p = comm?.assumingMemoryBound(to: Int32.self), decodeComm(p.pointee, rt) != nil else {
-        return fail(ErrorClass.comm.rawValue, rt, nil, "MPI_Comm_disconnect")
-    }
-    return PMPI_Comm_free(p)
-}
-
-@_cdecl("PMPI_Publish_name")
-public func PMPI_Publish_name(_ serviceName: UnsafeRawPointer?, _ info: Int32,
-                              _ portName: UnsafeRawPointer?) -> Int32 {
-    unsupported("MPI_Publish_name", dynamicProcessesWhy)
-}
-
-@_cdecl("PMPI_Unpublish_name")
-public func PMPI_Unpublish_name(_ serviceName: UnsafeRawPointer?, _ info: Int32,
-                                _ portName: UnsafeRawPointer?) -> Int32 {
-    unsupported("MPI_Unpublish_name", dynamicProcessesWhy)
-}
-
-@_cdecl("PMPI_Lookup_name")
-public func PMPI_Lookup_name(_ serviceName: UnsafeRawPointer?, _ info: Int32,
-                             _ portName: UnsafeMutableRawPointer?) -> Int32 {
-    unsupported("MPI_Lookup_name", dynamicProcessesWhy)
-}
-
-@_cdecl("PMPI_Comm_join")
-public func PMPI_Comm_join(_ fd: Int32, _ intercomm: UnsafeMutablePointer<Int32>?) -> Int32 {
-    intercomm?.pointee = Handle.commNull
-    return unsupported("MPI_Comm_join", dynamicProcessesWhy)
-}
-
-/// Ferry never spawns processes, so no process has a parent: MPI_COMM_NULL, and success.
-@_cdecl("PMPI_Comm_get_parent")
-public func PMPI_Comm_get_parent(_ parent: UnsafeMutablePointer<Int32>?) -> Int32 {
-    guard let rt = runtime("MPI_Comm_get_parent") else { return notInitialized }
-    guard let parent else { return fail(ErrorClass.arg.rawValue, rt, nil, "MPI_Comm_get_parent") }
-    parent.pointee = Handle.commNull
-    return 0
 }

@@ -1,4 +1,5 @@
-// Runs one job on this node: spawns the ranks, serves PMI-1 to them from PMIServerState,
+// Runs one job on this node: spawns the ranks (context after context for an MPMD launch,
+// ranks numbered consecutively across contexts), serves PMI-1 to them from PMIServerState,
 // forwards their output, relays signals, reaps them, and tears the job down when one fails.
 // Single-threaded: everything happens in one poll(2) loop. Called by RunCommand.
 //
@@ -28,7 +29,10 @@ final class JobSupervisor {
     static let giveUpSeconds = 0.8
 
     private let options: RunOptions
-    private let programPath: String
+    /// The resolved executable of each application context.
+    private let programPaths: [String]
+    /// This launcher's absolute path, exported as FERRY_LAUNCHER (nil if unknown).
+    private let launcherPath: String?
     private let jobID: String
     private let host = POSIX.hostName()
     private let server: PMIServerState
@@ -39,24 +43,40 @@ final class JobSupervisor {
     private var killSent = false
     private var signalFD: Int32 = -1
 
-    init(options: RunOptions, programPath: String, jobID: String) {
+    /// - Parameters:
+    ///   - programPaths: the resolved executable of each of `options.applications`.
+    ///   - launcherPath: exported to every rank as FERRY_LAUNCHER.
+    init(options: RunOptions, programPaths: [String], jobID: String, launcherPath: String?) {
+        precondition(programPaths.count == options.applications.count)
         self.options = options
-        self.programPath = programPath
+        self.programPaths = programPaths
+        self.launcherPath = launcherPath
         self.jobID = jobID
-        self.server = PMIServerState(size: options.rankCount, kvsName: jobID)
+        self.server = Self.makeServer(options: options, jobID: jobID)
     }
 
-    /// The environment of rank `index`: the launcher's (minus any PMI/Ferry job variables it
-    /// may itself have inherited), then the user's settings, then the job's variables.
-    static func environment(base: [String], options: RunOptions, jobID: String, rank: Int) -> [String] {
-        let ours: [(String, String)] = [
+    /// The job's PMI server: one key-value space, `get_appnum` answering each rank's context.
+    static func makeServer(options: RunOptions, jobID: String) -> PMIServerState {
+        PMIServerState(size: options.rankCount, kvsName: jobID, appnumOfRank: options.applicationOfEachRank)
+    }
+
+    /// The environment of rank `rank`: the launcher's (minus any PMI/Ferry job variables it
+    /// may itself have inherited), then the user's settings for the rank's context (global,
+    /// then the context's own), then the job's variables.
+    static func environment(base: [String], options: RunOptions, jobID: String, rank: Int,
+                            launcherPath: String? = nil) -> [String] {
+        let application = options.application(ofRank: rank)
+        var ours: [(String, String)] = [
             ("PMI_FD", "\(RankSpawner.childPMIFD)"), ("PMI_RANK", "\(rank)"), ("PMI_SIZE", "\(options.rankCount)"),
             ("PMI_JOBID", jobID), ("FERRY_JOBID", jobID), ("FERRY_LAUNCHER_PID", "\(getpid())"),
             ("FERRY_LOCAL_RANK", "\(rank)"), ("FERRY_LOCAL_SIZE", "\(options.rankCount)"),
             ("FERRY_UNIVERSE_SIZE", "\(options.rankCount)"),
         ]
-        let reserved = Set(["PMI_PORT", "PMI_ID", "PMI_SPAWNED"] + ours.map { $0.0 })
-        let overrides = options.environment.map { ($0.name, $0.value) } + ours
+        if let launcherPath { ours.append(("FERRY_LAUNCHER", launcherPath)) }
+        // Like Open MPI: a shell's `pwd` trusts PWD, which would still name the launcher's directory.
+        if let directory = options.workingDirectory(ofApplication: application) { ours.append(("PWD", directory)) }
+        let reserved = Set(["PMI_PORT", "PMI_ID", "PMI_SPAWNED", "FERRY_LAUNCHER"] + ours.map { $0.0 })
+        let overrides = options.environment(ofApplication: application).map { ($0.name, $0.value) } + ours
         let overridden = reserved.union(overrides.map { $0.0 })
         var result = base.filter { entry in
             let name = entry.split(separator: "=", maxSplits: 1).first.map(String.init) ?? entry
@@ -77,13 +97,17 @@ final class JobSupervisor {
         let devNull = open("/dev/null", O_RDONLY | O_CLOEXEC)
         let base = POSIX.environment()
         let deadline = options.timeoutSeconds.map { POSIX.now() + $0 }
-        for index in 0..<options.rankCount {
+        for (index, application) in options.applicationOfEachRank.enumerated() {
+            let context = options.applications[application]
             let prefix = options.tagOutput ? "[\(index)] " : ""
             var rank = Rank(index: index, stdout: OutputForwarder(sourceFD: -1, sinkFD: 1, prefix: prefix),
                             stderr: OutputForwarder(sourceFD: -1, sinkFD: 2, prefix: prefix))
-            let env = Self.environment(base: base, options: options, jobID: jobID, rank: index)
-            switch RankSpawner.spawn(path: programPath, argv: [options.program] + options.arguments,
-                                     environment: env, stdinFD: devNull) {
+            let env = Self.environment(base: base, options: options, jobID: jobID, rank: index,
+                                       launcherPath: launcherPath)
+            switch RankSpawner.spawn(path: programPaths[application], argv: [context.program] + context.arguments,
+                                     environment: env,
+                                     workingDirectory: options.workingDirectory(ofApplication: application),
+                                     stdinFD: devNull) {
             case .success(let spawned):
                 rank.pid = spawned.pid
                 rank.pmiFD = spawned.pmiFD

@@ -1,7 +1,8 @@
 // Starts one rank with posix_spawn: stdin from the given descriptor, stdout and stderr into
 // fresh pipes, one end of a socketpair as descriptor 3 (`PMI_FD=3`), its own process group,
-// default signal dispositions and an empty signal mask. Every descriptor the launcher creates
-// is close-on-exec, so a rank inherits only its own four. Called by JobSupervisor.
+// default signal dispositions, an empty signal mask, and optionally its own working directory
+// (the child changes to it between fork and exec). Every descriptor the launcher creates is
+// close-on-exec, so a rank inherits only its own four. Called by JobSupervisor.
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -20,10 +21,16 @@ enum RankSpawner {
     /// The descriptor number at which every rank finds its PMI socket.
     static let childPMIFD: Int32 = 3
 
-    /// Spawns `path` with `argv` and `environment` (`NAME=value` strings).
+    /// Spawns `path` with `argv` and `environment` (`NAME=value` strings), in
+    /// `workingDirectory` if given (then `path` should be absolute: exec looks it up after the
+    /// change of directory).
     /// - Returns: the launcher's ends, or an error message.
-    static func spawn(path: String, argv: [String], environment: [String],
+    static func spawn(path: String, argv: [String], environment: [String], workingDirectory: String? = nil,
                       stdinFD: Int32) -> Result<SpawnedRank, SpawnError> {
+        let addChdir = workingDirectory == nil ? nil : addChdirFunction()
+        if workingDirectory != nil && addChdir == nil {
+            return .failure(SpawnError("-wdir needs posix_spawn_file_actions_addchdir_np (glibc 2.29 or later)"))
+        }
         var sockets: [Int32] = [-1, -1]
         guard socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0, &sockets) == 0 else {
             return .failure(SpawnError("socketpair failed: errno \(errno)"))
@@ -51,6 +58,12 @@ enum RankSpawner {
         posix_spawn_file_actions_adddup2(&actions, out[1], 1)
         posix_spawn_file_actions_adddup2(&actions, err[1], 2)
         posix_spawn_file_actions_adddup2(&actions, childSocket, childPMIFD)
+        if let workingDirectory, let addChdir {
+            // Can fail only for lack of memory. The child changes directory after the dup2s and
+            // before exec; a relative directory would be taken from the launcher's (RunCommand
+            // passes absolute ones), and so would a relative `path`.
+            _ = addChdir(&actions, workingDirectory)
+        }
 
         var attributes = posix_spawnattr_t()
         posix_spawnattr_init(&attributes)
@@ -77,10 +90,29 @@ enum RankSpawner {
         closeAll([childSocket, out[1], err[1]])
         guard rc == 0 else {
             closeAll([sockets[0], out[0], err[0]])
+            if let workingDirectory, let problem = ProgramResolver.directoryProblem(workingDirectory) {
+                return .failure(SpawnError("cannot change to working directory '\(workingDirectory)': \(problem)"))
+            }
             return .failure(SpawnError("cannot execute '\(path)': \(String(cString: strerror(rc)))"))
         }
         for fd in [sockets[0], out[0], err[0]] { POSIX.setNonBlocking(fd) }
         return .success(SpawnedRank(pid: pid, pmiFD: sockets[0], stdoutFD: out[0], stderrFD: err[0]))
+    }
+
+    /// glibc's `posix_spawn_file_actions_addchdir_np` (2.29+; in the child, after the dup2s).
+    typealias AddChdir = @convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>?,
+                                         UnsafePointer<CChar>?) -> Int32
+
+    /// Looks up `posix_spawn_file_actions_addchdir_np`, which Swift's Glibc module does not
+    /// import (spawn.h declares it under _GNU_SOURCE only). The alternative, chdir in the
+    /// launcher around posix_spawn, would move the whole launcher; this keeps it where it is.
+    static func addChdirFunction() -> AddChdir? {
+        // RTLD_DEFAULT is ((void *) 0): search the executable and every library it loaded (libc).
+        guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "posix_spawn_file_actions_addchdir_np") else {
+            return nil
+        }
+        // The symbol is glibc's function of exactly this C signature (spawn.h).
+        return unsafeBitCast(symbol, to: AddChdir.self)
     }
 
     private static func closeAll(_ fds: [Int32]) {

@@ -20,8 +20,9 @@ public final class PMIServerState {
     public let size: Int
     /// Name of the job's single key-value space.
     public let kvsName: String
-    /// Application number reported by `get_appnum`.
-    public let appnum: Int
+    /// Application number reported by `get_appnum`, indexed by rank: the index of the rank's
+    /// application context in an MPMD launch (`ferry run a : b`), 0 for every rank otherwise.
+    public let appnumOfRank: [Int]
     /// Value reported by `get_universe_size`.
     public let universeSize: Int
     /// Value of the reserved key `PMI_process_mapping`.
@@ -31,18 +32,36 @@ public final class PMIServerState {
     private var barrierArrivals: Set<Int> = []
     private var initialized: Set<Int> = []
     private var finalized: Set<Int> = []
+    /// Ranks named by `initack pmiid=N`, by connection; other connections are their index.
+    private var rankOfClient: [Int: Int] = [:]
 
+    /// A single-program job: every rank reports `appnum`.
     /// - Parameters:
     ///   - size: ranks in the job; connection `i` is rank `i` unless it says otherwise in `initack`.
     ///   - kvsName: the key-value-space name handed out by `get_my_kvsname`.
     ///   - processMapping: defaults to all ranks on one node, `(vector,(0,1,size))`.
-    public init(size: Int, kvsName: String, appnum: Int = 0, universeSize: Int? = nil,
+    public convenience init(size: Int, kvsName: String, appnum: Int = 0, universeSize: Int? = nil,
+                            processMapping: String? = nil) {
+        self.init(size: size, kvsName: kvsName, appnumOfRank: Array(repeating: appnum, count: size),
+                  universeSize: universeSize, processMapping: processMapping)
+    }
+
+    /// A job of several application contexts (MPMD); parameters as above, and
+    /// - Parameter appnumOfRank: the application number of each rank; ranks past its end report 0.
+    public init(size: Int, kvsName: String, appnumOfRank: [Int], universeSize: Int? = nil,
                 processMapping: String? = nil) {
         self.size = size
         self.kvsName = kvsName
-        self.appnum = appnum
+        self.appnumOfRank = appnumOfRank
         self.universeSize = universeSize ?? size
         self.processMapping = processMapping ?? "(vector,(0,1,\(size)))"
+    }
+
+    /// The application number `get_appnum` reports to `client`: that of the rank it named in
+    /// `initack`, else that of the rank with its index.
+    public func appnum(client: Int) -> Int {
+        let rank = rankOfClient[client] ?? client
+        return appnumOfRank.indices.contains(rank) ? appnumOfRank[rank] : 0
     }
 
     /// True once `client` has sent `cmd=init` (or `cmd=initack`).
@@ -79,6 +98,7 @@ public final class PMIServerState {
                 return [reply(client, PMIMessage("initack", ["rc": "-1", "msg": "bad_pmiid"]))]
             }
             initialized.insert(client)
+            rankOfClient[client] = id
             return [
                 reply(client, PMIMessage("initack", ["rc": "0"])),
                 reply(client, PMIMessage("set", ["size": "\(size)"])),
@@ -98,7 +118,7 @@ public final class PMIServerState {
         case "get_my_kvsname":
             return [reply(client, PMIMessage("my_kvsname", ["kvsname": kvsName, "rc": "0"]))]
         case "get_appnum":
-            return [reply(client, PMIMessage("appnum", ["appnum": "\(appnum)", "rc": "0"]))]
+            return [reply(client, PMIMessage("appnum", ["appnum": "\(appnum(client: client))", "rc": "0"]))]
         case "get_universe_size":
             return [reply(client, PMIMessage("universe_size", ["size": "\(universeSize)", "rc": "0"]))]
         case "put":

@@ -45,7 +45,7 @@ extension Runtime {
             var did = false
             let me = Int(worldRank)
             let limit = tunables.shmRingCells
-            for p in 0..<worldSize where p != me {
+            for p in 0..<node.peerCount where p != me {
                 var n = 0
                 while n < limit, let h = node.peek(from: p) {
                     handleCell(h, from: Int32(p))
@@ -373,7 +373,7 @@ extension Runtime {
             return
         }
         if singleCopy && address != 0, let node {
-            let pid = node.pid(ofLocalRank: Int(p))
+            let pid = node.pid(ofPeer: Int(p))
             if singleCopyRead(i, pid: pid, address: address, bytes: n) {
                 requests.slots[Int(i)].progressBytes = total
                 completeReceive(i)

@@ -25,11 +25,17 @@ public final class Runtime: @unchecked Sendable {
     public let threadLevel: ThreadLevel
     public let jobID: String
     public let startTime: Double
-    let node: NodeSegment?
+    /// The node segment: nil for a one-rank job until it connects to another job.
+    var node: NodeSegment? { didSet { nodeRef = node.map { Unmanaged.passUnretained($0) } } }
     /// The same segment, borrowed on hot paths without retain/release (`node` keeps it alive).
-    let nodeRef: Unmanaged<NodeSegment>?
-    /// Whether waits should give the core away (more local ranks than cores).
-    let oversubscribed: Bool
+    var nodeRef: Unmanaged<NodeSegment>?
+    /// Whether waits should give the core away (more processes than cores; processes of
+    /// other jobs connected later count too).
+    var oversubscribed: Bool
+    /// Cores this process may run on.
+    let cores: Int
+    /// Ports, processes of other jobs, the parent job (Dynamic.swift).
+    var dynamic = DynamicState()
     /// Whether public entry points take `lock`: MPI_THREAD_MULTIPLE, or once a background
     /// worker (nonblocking collectives) exists. Only ever switched from false to true, by a
     /// thread that holds no lock.
@@ -101,7 +107,7 @@ public final class Runtime: @unchecked Sendable {
         var host = [CChar](repeating: 0, count: 256)
         gethostname(&host, 255)
         processorName = String(cString: host)
-        let cores = usableCoreCount()
+        cores = usableCoreCount()
         oversubscribed = tunables.busyPoll == 0 && worldSize > cores
         if worldSize > 1 {
             // Local rank 0 creates the segment and tells the others whether that worked, so a
@@ -125,10 +131,11 @@ public final class Runtime: @unchecked Sendable {
             }
             if let failure { throw failure }
             node = seg
+            nodeRef = seg.map { Unmanaged.passUnretained($0) }
         } else {
             node = nil
+            nodeRef = nil
         }
-        nodeRef = node.map { Unmanaged.passUnretained($0) }
         _ = ferry_allow_ptrace_any()
     }
 
@@ -146,6 +153,7 @@ public final class Runtime: @unchecked Sendable {
         rt.selfComm = Communicator(contextID: 1, group: Group(worldRanks: [rt.worldRank], myWorldRank: rt.worldRank),
                                    name: "MPI_COMM_SELF", isPredefined: true)
         shared = rt
+        try rt.connectToParentIfSpawned()
         return rt
     }
 
@@ -155,10 +163,8 @@ public final class Runtime: @unchecked Sendable {
         try deleteAllAttributes(selfComm)
         try barrier(world)
         // Drain: control cells (finish, clear to send) other ranks may still be waiting for.
-        while true {
-            lock(); let idle = busyDestinations.isEmpty; if !idle { _ = progress() }; unlock()
-            if idle { break }
-        }
+        drainOutgoing()
+        waitForSpawnedJobs()
         pmi.finalize()
         Runtime.shared = nil
         Runtime.wasFinalized = true

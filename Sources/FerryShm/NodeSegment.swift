@@ -34,24 +34,43 @@ public struct NodeLayout: Sendable {
 
 /// This rank's view of the node segment: reserve/publish on outgoing rings, peek/release on
 /// incoming ones, and a futex doorbell per rank for blocking waits.
+///
+/// Peers are numbered: the job's local ranks first (0..<localSize, rings in the node segment),
+/// then processes of other jobs connected later (MPI_Comm_accept/connect, spawn), whose rings
+/// live in link segments (`addPeer`). Per-peer ring addresses are kept in flat tables so the
+/// hot path costs the same for both kinds.
 /// - Note: not thread-safe; the runtime calls it under its progress lock.
 public final class NodeSegment {
     public let layout: NodeLayout
     public let localRank: Int
     private let segment: SharedSegment
     private let base: UnsafeMutableRawPointer
-    /// Next cell index to fill, per destination (local to this process).
-    private var sendHead: [Int]
-    /// Next cell index to consume, per source (local to this process).
-    private var receiveTail: [Int]
+    /// Number of peers (local ranks, then linked processes); peer indices are dense.
+    public private(set) var peerCount: Int
+    /// True once a peer outside the node segment exists: its sender cannot ring our doorbell,
+    /// so sleeps must be short.
+    public private(set) var hasLinks = false
+    private var capacity: Int
+    /// Ring this process writes towards each peer, and the ring it reads from each peer.
+    private var outRing: UnsafeMutablePointer<UnsafeMutableRawPointer>
+    private var inRing: UnsafeMutablePointer<UnsafeMutableRawPointer>
+    /// Next cell index to fill, per destination; next to consume, per source (process-local).
+    private var sendHead: UnsafeMutablePointer<Int>
+    private var receiveTail: UnsafeMutablePointer<Int>
+    /// Each peer's rank area (doorbell words), nil for linked peers.
+    private var area: UnsafeMutablePointer<UnsafeMutableRawPointer?>
+    private var pids: UnsafeMutablePointer<Int32>
+    /// Link segments kept mapped for the life of the process.
+    private var linkMappings: [LinkMapping] = []
     private let cellMask: Int
     private let cellsPowerOfTwo: Bool
 
     private static let magic: UInt64 = 0x4645_5252_5953_484D  // "FERRYSHM"
 
-    /// Creates (local rank 0) or opens (others) the segment of job `jobID`.
-    public init(jobID: String, localRank: Int, layout: NodeLayout) throws(MPIError) {
-        let name = "/ferry-\(jobID)-node0"
+    /// Creates (local rank 0) or opens (others) the segment of job `jobID`. `standalone`
+    /// creates a one-rank segment that no one else opens (a singleton that may connect later).
+    public init(jobID: String, localRank: Int, layout: NodeLayout, standalone: Bool = false) throws(MPIError) {
+        let name = standalone ? "/ferry-\(jobID)-solo\(getpid())" : "/ferry-\(jobID)-node0"
         self.layout = layout
         self.localRank = localRank
         if localRank == 0 {
@@ -60,10 +79,25 @@ public final class NodeSegment {
             segment = try SharedSegment.open(name: name, byteCount: layout.totalBytes)
         }
         base = segment.base
-        sendHead = Array(repeating: 0, count: layout.localSize)
-        receiveTail = Array(repeating: 0, count: layout.localSize)
         cellsPowerOfTwo = layout.ringCells & (layout.ringCells - 1) == 0
         cellMask = layout.ringCells - 1
+        let n = layout.localSize
+        peerCount = n
+        capacity = max(n, 4)
+        outRing = .allocate(capacity: capacity)
+        inRing = .allocate(capacity: capacity)
+        sendHead = .allocate(capacity: capacity)
+        receiveTail = .allocate(capacity: capacity)
+        area = .allocate(capacity: capacity)
+        pids = .allocate(capacity: capacity)
+        for p in 0..<n {
+            outRing[p] = base + layout.ringsOffset + (localRank * n + p) * layout.ringBytes
+            inRing[p] = base + layout.ringsOffset + (p * n + localRank) * layout.ringBytes
+            sendHead[p] = 0
+            receiveTail[p] = 0
+            area[p] = base + NodeLayout.headerBytes + p * NodeLayout.rankAreaBytes
+            pids[p] = 0
+        }
         if localRank == 0 {
             base.storeBytes(of: NodeSegment.magic, as: UInt64.self)
         }
@@ -71,7 +105,12 @@ public final class NodeSegment {
         // The rank that completes the count unlinks the name: from then on a crash can leave
         // nothing in /dev/shm. Pairs with nothing: the counter is its own synchronization.
         let mapped = ferry_fetch_add_u32(counterWord, 1) + 1
-        if Int(mapped) == layout.localSize { segment.unlink() }
+        if Int(mapped) == layout.localSize || standalone { segment.unlink() }
+    }
+
+    deinit {
+        outRing.deallocate(); inRing.deallocate(); sendHead.deallocate(); receiveTail.deallocate()
+        area.deallocate(); pids.deallocate()
     }
 
     private var counterWord: UnsafeMutablePointer<UInt32> {
@@ -86,24 +125,54 @@ public final class NodeSegment {
             .assumingMemoryBound(to: UInt32.self)
     }
 
+    /// Process id of a peer (for single copy).
+    public func pid(ofPeer peer: Int) -> Int32 {
+        if peer < layout.localSize { return Int32(bitPattern: rankWord(peer, 0).pointee) }
+        return pids[peer]
+    }
+
     /// Process id of a local rank (for single copy).
-    public func pid(ofLocalRank rank: Int) -> Int32 { Int32(bitPattern: rankWord(rank, 0).pointee) }
+    public func pid(ofLocalRank rank: Int) -> Int32 { pid(ofPeer: rank) }
+
+    /// Keeps a link segment mapped for the rest of the process's life.
+    public func retain(_ mapping: LinkMapping) { linkMappings.append(mapping) }
+
+    /// Adds a peer reached through a link segment: `outgoing` is the ring this process writes,
+    /// `incoming` the one it reads (both `layout.ringCells` cells of `layout.cellBytes`).
+    /// Returns the new peer index.
+    public func addPeer(outgoing: UnsafeMutableRawPointer, incoming: UnsafeMutableRawPointer, pid: Int32) -> Int {
+        if peerCount == capacity {
+            let c = capacity * 2
+            func grow<T>(_ p: inout UnsafeMutablePointer<T>) {
+                let q = UnsafeMutablePointer<T>.allocate(capacity: c)
+                q.moveInitialize(from: p, count: peerCount)
+                p.deallocate()
+                p = q
+            }
+            grow(&outRing); grow(&inRing); grow(&sendHead); grow(&receiveTail); grow(&area); grow(&pids)
+            capacity = c
+        }
+        let p = peerCount
+        outRing[p] = outgoing
+        inRing[p] = incoming
+        sendHead[p] = 0
+        receiveTail[p] = 0
+        area[p] = nil
+        pids[p] = pid
+        peerCount += 1
+        hasLinks = true
+        return p
+    }
 
     @inline(__always)
     private func slot(_ index: Int) -> Int { cellsPowerOfTwo ? index & cellMask : index % layout.ringCells }
-
-    @inline(__always)
-    private func cell(from source: Int, to destination: Int, index: Int) -> UnsafeMutableRawPointer {
-        base + layout.ringsOffset + (source * layout.localSize + destination) * layout.ringBytes
-            + slot(index) * layout.cellBytes
-    }
 
     // MARK: sending side
 
     /// The next free cell towards `destination`, or nil if the ring is full ("no resource").
     @inline(__always)
     public func reserve(to destination: Int) -> UnsafeMutablePointer<CellHeader>? {
-        let c = cell(from: localRank, to: destination, index: sendHead[destination])
+        let c = outRing[destination] + slot(sendHead[destination]) * layout.cellBytes
         let flag = c.assumingMemoryBound(to: UInt32.self)
         // Acquire pairs with the receiver's release in `release(from:)`: its reads of the old
         // payload are done before we overwrite it.
@@ -126,7 +195,7 @@ public final class NodeSegment {
     /// The oldest unconsumed cell from `source`, or nil.
     @inline(__always)
     public func peek(from source: Int) -> UnsafeMutablePointer<CellHeader>? {
-        let c = cell(from: source, to: localRank, index: receiveTail[source])
+        let c = inRing[source] + slot(receiveTail[source]) * layout.cellBytes
         // Acquire pairs with the sender's release in `publish(to:_:)`.
         guard ferry_load_acquire_u32(c.assumingMemoryBound(to: UInt32.self)) == 1 else { return nil }
         return c.assumingMemoryBound(to: CellHeader.self)
@@ -143,7 +212,7 @@ public final class NodeSegment {
 
     /// True if any incoming ring holds a cell (used before going to sleep).
     public func anyIncoming() -> Bool {
-        for s in 0..<layout.localSize where s != localRank {
+        for s in 0..<peerCount where s != localRank {
             if peek(from: s) != nil { return true }
         }
         return false
@@ -152,13 +221,15 @@ public final class NodeSegment {
     // MARK: doorbell (blocking waits when ranks outnumber cores)
 
     @inline(__always)
-    private func wakeIfSleeping(_ rank: Int) {
+    private func wakeIfSleeping(_ peer: Int) {
+        guard let a = area[peer] else { return }
         // Dekker pairing with `sleep`: we published (seq_cst fence) then read `sleeping`; the
         // sleeper set `sleeping` (seq_cst) then re-checks the rings. One of us sees the other.
         ferry_fence_seqcst()
-        if ferry_load_relaxed_u32(rankWord(rank, 17)) != 0 {
-            _ = ferry_fetch_add_u32(rankWord(rank, 16), 1)
-            _ = ferry_futex_wake(rankWord(rank, 16), Int32.max)
+        if ferry_load_relaxed_u32((a + 17 * 4).assumingMemoryBound(to: UInt32.self)) != 0 {
+            let bell = (a + 16 * 4).assumingMemoryBound(to: UInt32.self)
+            _ = ferry_fetch_add_u32(bell, 1)
+            _ = ferry_futex_wake(bell, Int32.max)
         }
     }
 
@@ -171,14 +242,58 @@ public final class NodeSegment {
         // A count, not a flag: several threads of one rank (MPI_THREAD_MULTIPLE) may sleep.
         _ = ferry_fetch_add_u32(sleeping, 1)
         if stillIdle() {
-            _ = ferry_futex_wait(bell, seen, timeoutNanoseconds)
+            // Linked peers cannot ring this doorbell: poll them at least every 100 us.
+            _ = ferry_futex_wait(bell, seen, hasLinks ? min(timeoutNanoseconds, 100_000) : timeoutNanoseconds)
         }
         _ = ferry_fetch_add_u32(sleeping, UInt32.max)   // -1
     }
 
     /// Wakes this rank's own sleepers (another thread of this process has work for them).
-    public func wakeSelf() { 
+    public func wakeSelf() {
         _ = ferry_fetch_add_u32(rankWord(localRank, 16), 1)
         _ = ferry_futex_wake(rankWord(localRank, 16), Int32.max)
+    }
+}
+
+/// A link segment: the rings between the members of two jobs joined by MPI_Comm_accept /
+/// MPI_Comm_connect, created by the accepting root and mapped by every member of both sides.
+/// Layout: a 4096-byte header (magic, mapped counter), then `acceptors * connectors` rings
+/// from acceptor a to connector c at index a*C + c, then as many from connector c to acceptor
+/// a at A*C + c*A + a; every ring has the node layout's geometry.
+public final class LinkMapping {
+    public let acceptors: Int
+    public let connectors: Int
+    private let segment: SharedSegment
+    private let ringBytes: Int
+
+    public static func byteCount(acceptors: Int, connectors: Int, layout: NodeLayout) -> Int {
+        4096 + 2 * acceptors * connectors * layout.ringBytes
+    }
+
+    /// Creates (`create`) or opens the link segment `name`. Every one of the `acceptors +
+    /// connectors` processes maps it once; the last one unlinks the name.
+    public init(name: String, acceptors: Int, connectors: Int, layout: NodeLayout, create: Bool) throws(MPIError) {
+        self.acceptors = acceptors
+        self.connectors = connectors
+        ringBytes = layout.ringBytes
+        let bytes = LinkMapping.byteCount(acceptors: acceptors, connectors: connectors, layout: layout)
+        segment = create ? try SharedSegment.create(name: name, byteCount: bytes)
+                         : try SharedSegment.open(name: name, byteCount: bytes, timeoutSeconds: 10)
+    }
+
+    /// Counts this process as mapped; the last of `users` removes the name.
+    public func mapped(users: Int) {
+        let mapped = ferry_fetch_add_u32((segment.base + 8).assumingMemoryBound(to: UInt32.self), 1) + 1
+        if Int(mapped) == users { segment.unlink() }
+    }
+
+    /// The ring from acceptor `a` to connector `c`.
+    public func ring(acceptor a: Int, toConnector c: Int) -> UnsafeMutableRawPointer {
+        segment.base + 4096 + (a * connectors + c) * ringBytes
+    }
+
+    /// The ring from connector `c` to acceptor `a`.
+    public func ring(connector c: Int, toAcceptor a: Int) -> UnsafeMutableRawPointer {
+        segment.base + 4096 + (acceptors * connectors + c * acceptors + a) * ringBytes
     }
 }

@@ -148,6 +148,7 @@ import Testing
         #expect(usage.status == 0 && usage.stdout.hasPrefix("usage: ferry <command>"))
         let help = try H.run(["run", "--help"])
         #expect(help.status == 0 && help.stdout.hasPrefix("usage: ferry run [options]"))
+        #expect(help.stdout.contains(" : [-n N] [context options] program") && help.stdout.contains("-wdir DIR"))
         let version = try H.run(["version"])
         #expect(version.stdout.hasPrefix("ferry "))
     }
@@ -160,5 +161,107 @@ import Testing
         let r = try H.run(["-np", "2", "python3", H.rankScript], executable: link)
         #expect(r.status == 0)
         #expect(r.stdoutLines.count == 2)
+    }
+
+    // MARK: MPMD (`a : b`) and working directories
+
+    /// A fresh directory with two working directories and the two rank programs of the MPMD
+    /// tests: a Python one and a POSIX shell one, both asking the PMI server for their appnum.
+    static func mpmdFixture() throws -> (root: URL, python: String, shell: String) {
+        let root = H.directory.appendingPathComponent("mpmd-\(UUID().uuidString)")
+        for sub in ["dirA", "dirB"] {
+            try FileManager.default.createDirectory(at: root.appendingPathComponent(sub), withIntermediateDirectories: true)
+        }
+        let python = #"""
+        import os, socket, sys
+        sock = socket.socket(fileno=int(os.environ["PMI_FD"]))
+        def pmi(line):
+            sock.sendall((line + "\n").encode())
+            buf = b""
+            while not buf.endswith(b"\n"):
+                c = sock.recv(1)
+                if not c:
+                    sys.exit("PMI connection closed")
+                buf += c
+            return dict(w.split("=", 1) for w in buf.decode().split())
+        assert pmi("cmd=init pmi_version=1 pmi_subversion=1")["rc"] == "0"
+        appnum = pmi("cmd=get_appnum")["appnum"]
+        e = os.environ
+        print(f"py rank={e['PMI_RANK']} size={e['PMI_SIZE']} appnum={appnum} cwd={os.getcwd()} "
+              f"args={','.join(sys.argv[1:])} ctx={e.get('CTX', '-')} glob={e.get('GLOB', '-')} "
+              f"launcher={e.get('FERRY_LAUNCHER', '-')}", flush=True)
+        pmi("cmd=finalize")
+        """#
+        // The same in sh, reading replies from the PMI socket with `read` (one byte at a time).
+        let shell = #"""
+        pmi() { printf '%s\n' "$1" >&3; IFS= read -r reply <&3; }
+        pmi "cmd=init pmi_version=1 pmi_subversion=1"
+        pmi "cmd=get_appnum"; appnum=${reply#*appnum=}; appnum=${appnum%% *}
+        echo "sh rank=$PMI_RANK size=$PMI_SIZE appnum=$appnum cwd=$(pwd -P) args=$(IFS=,; echo "$*")" \
+             "ctx=${CTX:--} glob=${GLOB:--} launcher=${FERRY_LAUNCHER:--}"
+        pmi "cmd=finalize"
+        """#
+        let pythonPath = root.appendingPathComponent("rank-a.py").path
+        let shellPath = root.appendingPathComponent("rank-b.sh").path
+        try python.write(toFile: pythonPath, atomically: true, encoding: .utf8)
+        try shell.write(toFile: shellPath, atomically: true, encoding: .utf8)
+        return (root, pythonPath, shellPath)
+    }
+
+    static func realPath(_ path: String) -> String {
+        guard let resolved = realpath(path, nil) else { return path }
+        defer { free(resolved) }
+        return String(cString: resolved)
+    }
+
+    @Test func mpmdRanksAreConsecutiveAcrossContextsWithTheirOwnAppnumEnvironmentAndDirectory() throws {
+        let f = try Self.mpmdFixture()
+        defer { try? FileManager.default.removeItem(at: f.root) }
+        let dirA = f.root.appendingPathComponent("dirA").path, dirB = f.root.appendingPathComponent("dirB").path
+        let r = try H.run(["run", "-genv", "GLOB", "g", "-n", "2", "-env", "CTX", "a", "-wdir", dirA,
+                           "python3", f.python, "p", "q",
+                           ":", "-n", "2", "-x", "CTX=b", "-wd", dirB, "sh", f.shell, "r",
+                           ":", "sh", f.shell, "s"])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stderr.isEmpty)
+        let launcher = Self.realPath(try #require(H.ferryPath))
+        let (a, b) = (Self.realPath(dirA), Self.realPath(dirB))
+        let expected = [
+            "py rank=0 size=5 appnum=0 cwd=\(a) args=p,q ctx=a glob=g launcher=\(launcher)",
+            "py rank=1 size=5 appnum=0 cwd=\(a) args=p,q ctx=a glob=g launcher=\(launcher)",
+            "sh rank=2 size=5 appnum=1 cwd=\(b) args=r ctx=b glob=g launcher=\(launcher)",
+            "sh rank=3 size=5 appnum=1 cwd=\(b) args=r ctx=b glob=g launcher=\(launcher)",
+            // No -wdir of its own: the one given before the first ':'; no -env: no CTX.
+            "sh rank=4 size=5 appnum=2 cwd=\(a) args=s ctx=- glob=g launcher=\(launcher)",
+        ]
+        #expect(r.stdoutLines.sorted { $0.dropFirst(3) < $1.dropFirst(3) } == expected)
+        #expect(access(launcher, X_OK) == 0)
+    }
+
+    @Test func shellPwdInAWorkingDirectoryNamesIt() throws {
+        let f = try Self.mpmdFixture()
+        defer { try? FileManager.default.removeItem(at: f.root) }
+        let dirB = f.root.appendingPathComponent("dirB").path
+        // PWD is set to the directory as given, so a shell's logical `pwd` agrees with `pwd -P`.
+        let r = try H.run(["run", "-n", "2", "--wdir", dirB, "sh", "-c", "echo \"$PMI_RANK $(pwd) $PWD\""])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stdoutLines.sorted() == ["0 \(dirB) \(dirB)", "1 \(dirB) \(dirB)"])
+    }
+
+    @Test func unusableContextFailsTheLaunchBeforeAnyRankStarts() throws {
+        let missing = try H.run(["run", "-n", "2", "sh", "-c", "echo started", ":", "no-such-program-mpmd"])
+        #expect(missing.status == 127)
+        #expect(missing.stdout.isEmpty)
+        #expect(missing.stderr == "ferry run: no-such-program-mpmd: command not found or not executable (application context 2)\n")
+        let noDir = try H.run(["run", "sh", "-c", "echo started", ":", "-wdir", "/no/such/ferry-dir", "sh", "-c", "echo x"])
+        #expect(noDir.status == 2)
+        #expect(noDir.stdout.isEmpty)
+        #expect(noDir.stderr == "ferry run: cannot use working directory '/no/such/ferry-dir' (application context 2): "
+                + "No such file or directory\n")
+        let empty = try H.run(["run", "-n", "2", ":", "-n", "1", "sh", "-c", "echo started"])
+        #expect(empty.status == 2 && empty.stdout.isEmpty)
+        #expect(empty.stderr.hasPrefix("ferry run: application context 1 has no program before ':'"))
+        let trailing = try H.run(["run", "sh", "-c", "echo started", ":"])
+        #expect(trailing.status == 2 && trailing.stdout.isEmpty)
     }
 }

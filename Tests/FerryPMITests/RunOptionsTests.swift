@@ -1,6 +1,7 @@
 // The hand-written `ferry run` / mpiexec command-line parser and the failure messages.
 import Testing
 @testable import FerryLaunch
+import FerryPMI
 
 @Suite struct RunOptionsTests {
     func options(_ args: [String], env: [String: String] = [:]) -> RunOptions? {
@@ -79,5 +80,157 @@ import Testing
         #expect(dict["PMI_JOBID"] == "77-abc" && dict["FERRY_JOBID"] == "77-abc")
         #expect(dict["FERRY_LOCAL_RANK"] == "3" && dict["FERRY_LOCAL_SIZE"] == "4" && dict["FERRY_UNIVERSE_SIZE"] == "4")
         #expect(dict["FERRY_LAUNCHER_PID"] != nil)
+    }
+}
+
+// MPMD launches (`a : b`), working directories, and what the launcher derives from them.
+@Suite struct MPMDRunOptionsTests {
+    typealias App = RunOptions.Application
+
+    func options(_ args: [String], env: [String: String] = [:]) -> RunOptions? {
+        if case .run(let o) = RunOptions.parse(args, environment: { env[$0] }) { return o }
+        return nil
+    }
+
+    func error(_ args: [String]) -> String? {
+        if case .error(let message) = RunOptions.parse(args) { return message }
+        return nil
+    }
+
+    @Test func colonSeparatesContextsEachWithItsOwnCountProgramArgumentsEnvironmentAndDirectory() throws {
+        let o = try #require(options(["-genv", "G", "g", "-n", "2", "-env", "A", "1", "-wdir", "/w", "p1", "x", "-y",
+                                      ":", "-n", "3", "-x", "B=2", "-x", "H", "--wdir=/v", "p2", "z",
+                                      ":", "p3"], env: ["H": "/h"]))
+        #expect(o.applications == [
+            App(rankCount: 2, program: "p1", arguments: ["x", "-y"], environment: [.init("A", "1")]),
+            App(rankCount: 3, program: "p2", arguments: ["z"], environment: [.init("B", "2"), .init("H", "/h")],
+                workingDirectory: "/v"),
+            App(rankCount: 1, program: "p3"),
+        ])
+        #expect(o.globalEnvironment == [.init("G", "g")])
+        #expect(o.workingDirectory == "/w")
+        #expect(o.rankCount == 6)
+        #expect(o.applicationOfEachRank == [0, 0, 1, 1, 1, 2])
+        #expect((0..<7).map { o.application(ofRank: $0) } == [0, 0, 1, 1, 1, 2, 0])
+        // Global settings first, the context's own after them (so they win).
+        #expect(o.environment(ofApplication: 0) == [.init("G", "g"), .init("A", "1")])
+        #expect(o.environment(ofApplication: 1) == [.init("G", "g"), .init("B", "2"), .init("H", "/h")])
+        #expect(o.environment(ofApplication: 2) == [.init("G", "g")])
+        // -wdir before the first ':' is every context's default; after a ':' it is that context's.
+        #expect(o.workingDirectory(ofApplication: 0) == "/w")
+        #expect(o.workingDirectory(ofApplication: 1) == "/v")
+        #expect(o.workingDirectory(ofApplication: 2) == "/w")
+        // The single-program accessors show the first context.
+        #expect(o.program == "p1" && o.arguments == ["x", "-y"])
+        #expect(o.environment == [.init("G", "g"), .init("A", "1")])
+    }
+
+    @Test func globalOptionsAreAcceptedInAnyContextAndColonAlwaysEndsTheArguments() throws {
+        let o = try #require(options(["p", "-n", "5", ":", "-l", "-genv", "A", "1", "--timeout", "3", "q", ":", "--", "-r"]))
+        #expect(o.applications.map(\.program) == ["p", "q", "-r"])
+        #expect(o.applications[0].arguments == ["-n", "5"])
+        #expect(o.applications.map(\.rankCount) == [1, 1, 1])
+        #expect(o.tagOutput && o.timeoutSeconds == 3)
+        #expect(o.globalEnvironment == [.init("A", "1")])
+        #expect(o.environment(ofApplication: 0) == [.init("A", "1")])
+    }
+
+    @Test(arguments: [["-wdir", "/d"], ["--wdir", "/d"], ["-wd", "/d"], ["--wdir=/d"], ["-wdir=/d"]])
+    func workingDirectorySpellings(spelling: [String]) {
+        #expect(options(spelling + ["p"])?.workingDirectory(ofApplication: 0) == "/d")
+        #expect(options(["p", ":"] + spelling + ["q"])?.applications[1].workingDirectory == "/d")
+        #expect(options(["p", ":"] + spelling + ["q"])?.workingDirectory(ofApplication: 0) == nil)
+    }
+
+    @Test func emptyContextsAndMissingValuesAreUsageErrors() {
+        #expect(error(["-n", "2", ":", "-n", "1", "b"])
+                == "application context 1 has no program before ':' (each context is [options] program [arguments])")
+        #expect(error([":", "a"])?.hasPrefix("application context 1 has no program before ':'") == true)
+        #expect(error(["a", ":", ":", "b"])?.hasPrefix("application context 2 has no program before ':'") == true)
+        #expect(error(["-n", "2", "a", ":"]) == "nothing after the last ':' (each context is [options] program [arguments])")
+        #expect(error(["a", ":", "-n", "2"]) == "application context 2 has no program (see 'ferry run --help')")
+        #expect(error(["a", ":", "-n", "0", "b"]) == "-n: '0' is not a positive number")
+        #expect(error(["a", ":", "--bogus", "b"]) == "unknown option '--bogus' (see 'ferry run --help')")
+        #expect(error(["-wdir"]) == "-wdir needs a directory")
+        #expect(error(["--wdir=", "a"]) == "--wdir needs a directory")
+        #expect(RunOptions.parse(["a", ":", "--help"]) == .help)
+    }
+
+    @Test func singleProgramSettersKeepWorkingOnTheFirstContext() {
+        var o = RunOptions()
+        o.rankCount = 3
+        o.program = "p"
+        o.arguments = ["a"]
+        o.environment = [.init("A", "1")]
+        #expect(o.applications == [App(rankCount: 3, program: "p", arguments: ["a"])])
+        #expect(o.globalEnvironment == [.init("A", "1")] && o.environment == [.init("A", "1")])
+        #expect(o.applicationOfEachRank == [0, 0, 0])
+    }
+
+    func dictionary(_ env: [String]) -> [String: String] {
+        Dictionary(env.map { e -> (String, String) in
+            let p = e.split(separator: "=", maxSplits: 1).map(String.init)
+            return (p[0], p.count > 1 ? p[1] : "")
+        }, uniquingKeysWith: { _, b in b })
+    }
+
+    @Test func rankEnvironmentFollowsItsContext() {
+        var o = RunOptions()
+        o.applications = [App(rankCount: 2, program: "a", environment: [.init("C", "a")]),
+                          App(rankCount: 3, program: "b", environment: [.init("C", "b"), .init("G", "mine")],
+                              workingDirectory: "/tmp/b")]
+        o.globalEnvironment = [.init("G", "g")]
+        let base = ["PATH=/bin", "PWD=/old", "FERRY_LAUNCHER=/stale/ferry"]
+        let r1 = dictionary(JobSupervisor.environment(base: base, options: o, jobID: "j", rank: 1,
+                                                      launcherPath: "/opt/ferry/bin/ferry"))
+        #expect(r1["C"] == "a" && r1["G"] == "g" && r1["PWD"] == "/old")
+        #expect(r1["PMI_RANK"] == "1" && r1["PMI_SIZE"] == "5" && r1["FERRY_UNIVERSE_SIZE"] == "5")
+        #expect(r1["FERRY_LAUNCHER"] == "/opt/ferry/bin/ferry")
+        let r4 = dictionary(JobSupervisor.environment(base: base, options: o, jobID: "j", rank: 4,
+                                                      launcherPath: "/opt/ferry/bin/ferry"))
+        #expect(r4["C"] == "b" && r4["G"] == "mine" && r4["PWD"] == "/tmp/b")
+        #expect(r4["PMI_RANK"] == "4" && r4["PMI_SIZE"] == "5" && r4["FERRY_LOCAL_RANK"] == "4")
+        // Without a known launcher path, an inherited FERRY_LAUNCHER is not passed on.
+        #expect(dictionary(JobSupervisor.environment(base: base, options: o, jobID: "j", rank: 0))["FERRY_LAUNCHER"] == nil)
+    }
+
+    @Test func serverAnswersGetAppnumWithTheRanksContext() throws {
+        var o = RunOptions()
+        o.applications = [App(rankCount: 2, program: "a"), App(rankCount: 1, program: "b"), App(rankCount: 2, program: "c")]
+        let server = JobSupervisor.makeServer(options: o, jobID: "j")
+        #expect(server.size == 5)
+        for (client, expected) in [0, 0, 1, 2, 2].enumerated() {
+            #expect(server.handle(client: client, line: "cmd=get_appnum")
+                    == [.send(client: client, line: "cmd=appnum appnum=\(expected) rc=0\n")])
+        }
+        // A connection that names its rank in initack gets that rank's context.
+        _ = server.handle(client: 0, line: "cmd=initack pmiid=3")
+        #expect(server.handle(client: 0, line: "cmd=get_appnum") == [.send(client: 0, line: "cmd=appnum appnum=2 rc=0\n")])
+        #expect(PMIServerState(size: 2, kvsName: "k", appnum: 4).appnum(client: 1) == 4)
+    }
+
+    @Test func launchChecksEveryContextBeforeAnyRankStarts() throws {
+        var o = try #require(options(["-n", "2", "sh", ":", "-wdir", "/", "echo", ":", "no-such-program-mpmd"]))
+        #expect(RunCommand.prepare(&o, path: "/usr/bin:/bin")
+                == .failure(.init(message: "no-such-program-mpmd: command not found or not executable (application context 3)",
+                                  status: 127)))
+        o = try #require(options(["sh", ":", "-wdir", "/no/such/dir", "echo"]))
+        #expect(RunCommand.prepare(&o, path: "/usr/bin:/bin")
+                == .failure(.init(message: "cannot use working directory '/no/such/dir' (application context 2): "
+                                  + "No such file or directory", status: 2)))
+        o = try #require(options(["-wdir", "/etc/passwd", "sh"]))
+        #expect(RunCommand.prepare(&o, path: "/bin")
+                == .failure(.init(message: "cannot use working directory '/etc/passwd': Not a directory", status: 2)))
+    }
+
+    @Test func launchMakesProgramsAndDirectoriesAbsolute() throws {
+        let cwd = try #require(ProgramResolver.currentDirectory())
+        var o = try #require(options(["-wdir", ".", "sh", ":", "-wdir", "/tmp", "sh", ":", "sh"]))
+        let paths = try RunCommand.prepare(&o, path: "/bin").get()
+        #expect(paths == ["/bin/sh", "/bin/sh", "/bin/sh"])
+        #expect((0..<3).map { o.workingDirectory(ofApplication: $0) } == [cwd, "/tmp", cwd])
+        #expect(ProgramResolver.absolute("./x") == (cwd == "/" ? "/x" : cwd + "/x"))
+        #expect(ProgramResolver.absolute("/a/b") == "/a/b")
+        #expect(RunCommand.launcherPath()?.hasPrefix("/") == true)
     }
 }

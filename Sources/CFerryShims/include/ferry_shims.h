@@ -35,6 +35,10 @@ static inline void ferry_cpu_relax(void) {
     __builtin_ia32_pause();
 #elif defined(__aarch64__)
     __asm__ __volatile__("yield" ::: "memory");
+/* Dynamic processes (shims.c): the path of the image holding this code (libmpi.so or the
+ * executable), and posix_spawn with stdin from /dev/null and descriptors >= 3 closed. */
+const char *ferry_image_path(void);
+int ferry_spawn_detached(int *pid, const char *path, char *const argv[]);
 #endif
 }
 
@@ -63,6 +67,10 @@ static inline int ferry_allow_ptrace_any(void) {
     return prctl(PR_SET_PTRACER, (unsigned long)-1, 0, 0, 0);
 #else
     return 0;
+/* Dynamic processes (shims.c): the path of the image holding this code (libmpi.so or the
+ * executable), and posix_spawn with stdin from /dev/null and descriptors >= 3 closed. */
+const char *ferry_image_path(void);
+int ferry_spawn_detached(int *pid, const char *path, char *const argv[]);
 #endif
 }
 static inline int ferry_errno(void) { return errno; }
@@ -84,4 +92,8 @@ static inline long ferry_vm_transfer(int pid, int write, const struct iovec *loc
 }
 static inline uint32_t ferry_fetch_sub_u32(volatile uint32_t *p, uint32_t v) { return __atomic_fetch_sub(p, v, __ATOMIC_RELEASE); }
 static inline uint64_t ferry_load_seqcst_u64(const volatile uint64_t *p) { return __atomic_load_n(p, __ATOMIC_SEQ_CST); }
+/* Dynamic processes (shims.c): the path of the image holding this code (libmpi.so or the
+ * executable), and posix_spawn with stdin from /dev/null and descriptors >= 3 closed. */
+const char *ferry_image_path(void);
+int ferry_spawn_detached(int *pid, const char *path, char *const argv[]);
 #endif
