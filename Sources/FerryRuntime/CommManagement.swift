@@ -132,28 +132,14 @@ extension Runtime {
             throw MPIError(.group, "the group holds process \(w), which is not in the local group of the intercommunicator")
         }
         let local = c.localComm!
-        // The leaders swap the sizes, then the members (world ranks), of the two groups.
-        var sizes: [Int32] = [Int32(group.size), 0]
-        var rc: Int32 = 0
+        // The leaders swap the members of the two groups (as process identities: peer numbers
+        // are private to each process once other jobs are connected).
+        var mine = local.rank == 0 ? encodeIdentities(group.worldRanks) : []
         if local.rank == 0 {
-            rc = withUnsafeBytes(of: sizes[0]) { s in sizes.withUnsafeMutableBytes { r in
-                CommTransport(self, c).sendRecv(s, to: 0, UnsafeMutableRawBufferPointer(rebasing: r[4..<8]), from: 0,
-                                                tag: InterTag.createGroupSize) } }
+            mine = try exchangeBytes(mine, with: 0, tag: InterTag.createGroupRanks, comm: c, context: c.collectiveContext)
         }
-        if rc == 0 {
-            rc = sizes.withUnsafeMutableBytes { r in
-                Collectives.bcast(CommTransport(self, local), buffer: r.baseAddress!, bytes: 8, root: 0) }
-        }
-        var theirs = [Int32](repeating: 0, count: Int(sizes[1]))
-        if rc == 0 && local.rank == 0 {
-            rc = group.worldRanks.withUnsafeBytes { s in theirs.withUnsafeMutableBytes { r in
-                CommTransport(self, c).sendRecv(s, to: 0, r, from: 0, tag: InterTag.createGroupRanks) } }
-        }
-        if rc == 0 && !theirs.isEmpty {
-            rc = theirs.withUnsafeMutableBytes { r in
-                Collectives.bcast(CommTransport(self, local), buffer: r.baseAddress!, bytes: r.count, root: 0) }
-        }
-        if rc != 0 { throw MPIError(code: rc, "MPI_Comm_create") }
+        let theirs = try decodeIdentities(try bcastBytes(mine, root: 0, comm: local))
+        let sizes = [group.size, theirs.count]
         // Both groups non-empty, or no communicator anywhere (every member of this side knows
         // both sizes, so all pass the same group to the local create).
         let bothSides = sizes[0] > 0 && sizes[1] > 0
@@ -210,32 +196,15 @@ extension Runtime {
         if local.isInter { throw MPIError(.comm, "the local communicator must be an intracommunicator") }
         guard localLeader >= 0 && Int(localLeader) < local.size else { throw MPIError(.rank, "local leader \(localLeader)") }
         let isLeader = local.rank == localLeader
-        var remoteRanks: [Int32] = []
-        var count: Int32 = 0
+        var theirs: [UInt8] = []
         if isLeader {
             let peer = try checkComm(peer)
             guard remoteLeader >= 0 && Int(remoteLeader) < peer.peerCount else { throw MPIError(.rank, "remote leader \(remoteLeader)") }
-            var myCount = Int32(local.size)
-            let ctx = peer.pointToPointContext
-            let i32 = Datatype.predefined(.int)
-            let rr = irecvInternal(&count, count: 1, datatype: i32, source: remoteLeader, tag: tag, comm: peer, context: ctx)
-            let sr = isendInternal(&myCount, count: 1, datatype: i32, dest: remoteLeader, tag: tag, comm: peer, context: ctx)
-            _ = waitInternal(sr); _ = waitInternal(rr)
-            remoteRanks = Array(repeating: 0, count: Int(count))
-            var mine = local.group.worldRanks
-            let rr2 = remoteRanks.withUnsafeMutableBytes { b in
-                irecvInternal(b.baseAddress, count: Int(count), datatype: i32, source: remoteLeader, tag: tag, comm: peer, context: ctx) }
-            let sr2 = mine.withUnsafeMutableBytes { b in
-                isendInternal(b.baseAddress, count: Int(myCount), datatype: i32, dest: remoteLeader, tag: tag, comm: peer, context: ctx) }
-            _ = waitInternal(sr2); _ = waitInternal(rr2)
-            mine = []
+            // Members travel as process identities: peer numbers are private to each process.
+            theirs = try exchangeBytes(encodeIdentities(local.group.worldRanks), with: remoteLeader, tag: tag,
+                                       comm: peer, context: peer.pointToPointContext)
         }
-        let lt = CommTransport(self, local)
-        var rc = withUnsafeMutableBytes(of: &count) { b in Collectives.bcast(lt, buffer: b.baseAddress, bytes: 4, root: Int(localLeader)) }
-        if rc != 0 { throw MPIError(code: rc, "MPI_Intercomm_create") }
-        if !isLeader { remoteRanks = Array(repeating: 0, count: Int(count)) }
-        rc = remoteRanks.withUnsafeMutableBytes { b in Collectives.bcast(lt, buffer: b.baseAddress, bytes: b.count, root: Int(localLeader)) }
-        if rc != 0 { throw MPIError(code: rc, "MPI_Intercomm_create") }
+        let remoteRanks = try decodeIdentities(try bcastBytes(theirs, root: localLeader, comm: local))
         let remote = Group(worldRanks: remoteRanks, myWorldRank: worldRank)
         // The new intercommunicator's local side is a duplicate of `local`, so that its own
         // collectives never meet the user's traffic on `local`.
@@ -296,7 +265,13 @@ extension Runtime {
         if rc != 0 { throw MPIError(code: rc, "MPI_Intercomm_merge") }
         let meHigh = flags[0] != 0, themHigh = flags[1] != 0
         let meFirst: Bool
-        if meHigh != themHigh { meFirst = !meHigh } else { meFirst = local.group.worldRanks[0] < c.remoteGroup!.worldRanks[0] }
+        if meHigh != themHigh {
+            meFirst = !meHigh
+        } else {
+            // Every process of both sides must order the same way: compare identities, which
+            // are the same everywhere (peer numbers are not, across jobs).
+            meFirst = identityOrder(local.group.worldRanks[0], before: c.remoteGroup!.worldRanks[0])
+        }
         let ranks = meFirst ? local.group.worldRanks + c.remoteGroup!.worldRanks : c.remoteGroup!.worldRanks + local.group.worldRanks
         let g = Group(worldRanks: ranks, myWorldRank: worldRank)
         let tmp = Communicator(contextID: c.contextID, group: g, collectiveContext: c.contextID &* 4 &+ 2)

@@ -69,6 +69,72 @@ extension Runtime {
         return dynamic.known[id]
     }
 
+    /// Whether process `a` sorts before process `b` (job id, then rank): the same answer in
+    /// every process.
+    func identityOrder(_ a: Int32, before b: Int32) -> Bool {
+        func split(_ id: String) -> (Substring, Int) {
+            let slash = id.lastIndex(of: "/")!
+            return (id[..<slash], Int(id[id.index(after: slash)...]) ?? 0)
+        }
+        let (ja, ra) = split(identity(ofPeer: a)), (jb, rb) = split(identity(ofPeer: b))
+        return ja != jb ? ja < jb : ra < rb
+    }
+
+    /// A group's members as identities, one per line, after their count.
+    func encodeIdentities(_ members: [Int32]) -> [UInt8] {
+        Array(([String(members.count)] + members.map { identity(ofPeer: $0) }).joined(separator: "\n").utf8)
+    }
+
+    /// The peer numbers of the members in `encodeIdentities`'s record.
+    func decodeIdentities(_ bytes: [UInt8]) throws(MPIError) -> [Int32] {
+        let lines = String(decoding: bytes, as: UTF8.self).split(separator: "\n").map(String.init)
+        guard let n = lines.first.flatMap({ Int($0) }), lines.count == n + 1 else {
+            throw MPIError(.intern, "malformed group record")
+        }
+        var out: [Int32] = []
+        for id in lines.dropFirst() {
+            guard let p = peer(ofIdentity: id) else {
+                throw MPIError(.comm, "process \(id) is not connected to this process (MPI_Comm_connect/accept or spawn first)")
+            }
+            out.append(p)
+        }
+        return out
+    }
+
+    /// Swaps byte strings of any length with `peer` on `comm` (lengths first).
+    func exchangeBytes(_ mine: [UInt8], with peer: Int32, tag: Int32, comm: Communicator, context: UInt32) throws(MPIError) -> [UInt8] {
+        let byte = Datatype.predefined(.byte)
+        var length = Int64(mine.count), theirLength: Int64 = 0
+        let rr = irecvInternal(&theirLength, count: 8, datatype: byte, source: peer, tag: tag, comm: comm, context: context)
+        let sr = isendInternal(&length, count: 8, datatype: byte, dest: peer, tag: tag, comm: comm, context: context)
+        var rc = waitInternal(sr).error
+        if rc == 0 { rc = waitInternal(rr).error }
+        if rc != 0 { throw MPIError(code: rc, "exchange with the remote leader") }
+        var theirs = [UInt8](repeating: 0, count: Int(theirLength))
+        var out = mine
+        let rr2 = theirs.withUnsafeMutableBytes { b in
+            irecvInternal(b.baseAddress, count: b.count, datatype: byte, source: peer, tag: tag, comm: comm, context: context) }
+        let sr2 = out.withUnsafeMutableBytes { b in
+            isendInternal(b.baseAddress, count: b.count, datatype: byte, dest: peer, tag: tag, comm: comm, context: context) }
+        rc = waitInternal(sr2).error
+        let rc2 = waitInternal(rr2).error
+        out = []
+        if rc != 0 || rc2 != 0 { throw MPIError(code: rc != 0 ? rc : rc2, "exchange with the remote leader") }
+        return theirs
+    }
+
+    /// `bytes` of `root`, at every member of `comm`.
+    func bcastBytes(_ bytes: [UInt8], root: Int32, comm: Communicator) throws(MPIError) -> [UInt8] {
+        let t = CommTransport(self, comm)
+        var length = Int64(bytes.count)
+        var rc = withUnsafeMutableBytes(of: &length) { b in Collectives.bcast(t, buffer: b.baseAddress!, bytes: 8, root: Int(root)) }
+        if rc != 0 { throw MPIError(code: rc, "broadcast") }
+        var out = comm.rank == root ? bytes : [UInt8](repeating: 0, count: Int(length))
+        rc = out.withUnsafeMutableBytes { b in Collectives.bcast(t, buffer: b.baseAddress, bytes: b.count, root: Int(root)) }
+        if rc != 0 { throw MPIError(code: rc, "broadcast") }
+        return out
+    }
+
     // MARK: ports
 
     /// `MPI_Open_port`: a listening Unix socket; the name is what MPI_Comm_connect needs.
@@ -271,7 +337,7 @@ extension Runtime {
         reapLaunchers()
         let local = CommTransport(self, comm)
         lock(); var mask = contextMask; unlock()
-        var rc = mask.withUnsafeMutableBytes { m in
+        let rc = mask.withUnsafeMutableBytes { m in
             Collectives.allreduce(local, send: nil, recv: m.baseAddress!, count: Runtime.maskWords, .predefined(.band, .uint64))
         }
         if rc != 0 { throw MPIError(code: rc, "context id agreement") }
@@ -286,12 +352,7 @@ extension Runtime {
                 outcome = Array("error \(error.errorClass.rawValue) \(error.detail)".utf8)
             }
         }
-        var length = Int64(outcome.count)
-        rc = withUnsafeMutableBytes(of: &length) { b in Collectives.bcast(local, buffer: b.baseAddress!, bytes: 8, root: Int(root)) }
-        if rc != 0 { throw MPIError(code: rc, "MPI_Comm_accept/connect") }
-        if comm.rank != root { outcome = Array(repeating: 0, count: Int(length)) }
-        rc = outcome.withUnsafeMutableBytes { b in Collectives.bcast(local, buffer: b.baseAddress, bytes: b.count, root: Int(root)) }
-        if rc != 0 { throw MPIError(code: rc, "MPI_Comm_accept/connect") }
+        outcome = try bcastBytes(outcome, root: root, comm: comm)
 
         let lines = String(decoding: outcome, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
         if let first = lines.first, first.hasPrefix("error ") {

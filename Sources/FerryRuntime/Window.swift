@@ -341,7 +341,9 @@ extension Runtime {
 
         let sizes = records.map { Int($0.size) }
         let layout = WindowLayout(members: n, flavor: flavor, sizes: sizes)
-        let name = "/ferry-\(jobID)-win\(wcomm.group.worldRanks[0]).\(records[0].serial)"
+        // Named after member 0's identity (job and rank), which every member sees alike.
+        let first = identity(ofPeer: wcomm.group.worldRanks[0]).split(separator: "/")
+        let name = "/ferry-\(first[0])-win\(first[1]).\(records[0].serial)"
         var segment: SharedSegment? = nil
         var failure: MPIError? = nil
         // Rank 0 creates the segment and tells the others whether that worked (same error everywhere).
