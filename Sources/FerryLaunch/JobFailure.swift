@@ -10,6 +10,8 @@ enum JobFailure: Equatable {
     case timedOut(seconds: Double)
     case interrupted(signal: Int32)
     case spawnFailed(rank: Int, message: String)
+    /// A job started by MPI_Comm_spawn whose spawning process ended.
+    case spawnerEnded(pid: Int32)
 
     /// The line printed to stderr (without newline).
     func message(host: String) -> String {
@@ -29,6 +31,8 @@ enum JobFailure: Equatable {
             return "ferry run: received \(POSIX.signalName(signal)), relayed to all ranks; job terminated"
         case let .spawnFailed(rank, message):
             return "ferry run: could not start rank \(rank): \(message); job terminated"
+        case let .spawnerEnded(pid):
+            return "ferry run: the process that spawned this job (pid \(pid)) has ended; job terminated"
         }
     }
 
@@ -41,6 +45,7 @@ enum JobFailure: Equatable {
         case .timedOut: return 124
         case let .interrupted(signal): return 128 + signal
         case .spawnFailed: return 127
+        case .spawnerEnded: return 1
         }
     }
 

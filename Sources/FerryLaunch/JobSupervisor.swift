@@ -120,9 +120,16 @@ final class JobSupervisor {
             if failure != nil { break }
         }
         if devNull >= 0 { _ = close(devNull) }
+        // A job started by MPI_Comm_spawn (its ranks connect to FERRY_PARENT_PORT) ends with the
+        // process that spawned it: checked at every wake-up (at least every 0.25 s).
+        let spawner: pid_t? = options.globalEnvironment.contains { $0.name == "FERRY_PARENT_PORT" } ? getppid() : nil
 
         while ranks.contains(where: { $0.status == nil }) {
             let now = POSIX.now()
+            if teardownStart == nil, let spawner, getppid() != spawner {
+                beginTeardown(.spawnerEnded(pid: spawner))
+                continue
+            }
             if let start = teardownStart {
                 if !killSent && now >= start + Self.killGraceSeconds {
                     signalLiveRanks(SIGKILL)

@@ -10,6 +10,20 @@ import Glibc
 let world = try MPI.initialize(threading: .multiple)
 let rank = world.rank, size = world.size
 
+// Started by the spawn section below: answer the parents and leave.
+if let parent = Communicator.parent {
+    let token: Int64 = try parent.receive(Int64.self, from: .rank(0), tag: .value(70)).0
+    try parent.send(token * 100 + Int64(rank) + Int64(size) * 10, to: 0, tag: 71)
+    let merged = try parent.merge(high: true)
+    let total = try merged.allReduce(Int64(1), .sum)
+    try parent.send(total, to: 0, tag: 72)
+    try merged.free()
+    try parent.disconnect()
+    if Communicator.parent != nil { print("swift-api child: parent still set after disconnect") }
+    try MPI.finalize()
+    exit(0)
+}
+
 /// Fails the job with a message naming the check.
 func expect(_ condition: @autoclosure () throws -> Bool, _ what: @autoclosure () -> String,
             line: Int = #line) rethrows {
@@ -290,6 +304,28 @@ do {
     let packed = MPI.pack([Int32(1), 2, 3])
     try expect(packed.count == 12 && (try MPI.unpack(packed, as: Int32.self, count: 3)) == [1, 2, 3], "pack/unpack")
     matrix[0] = column1[0]
+}
+
+// Dynamic processes: spawn two copies of this program, talk to them, merge, disconnect.
+section("Spawn")
+do {
+    let program = CommandLine.arguments[0]
+    let children = try world.spawn([SpawnCommand(program, processes: 2)], root: 0)
+    expect(children.remoteSize == 2, "spawned \(children.remoteSize) children")
+    if rank == 0 {
+        for c in 0..<2 { try children.send(Int64(7 + c), to: c, tag: 70) }
+        var replies: [Int64] = []
+        for c in 0..<2 { replies.append(try children.receive(Int64.self, from: .rank(c), tag: .value(71)).0) }
+        expect(replies == [700 + 0 + 20, 800 + 1 + 20], "children replied \(replies)")
+    }
+    let merged = try children.merge(high: false)
+    let total = try merged.allReduce(Int64(1), .sum)
+    expect(total == Int64(size + 2) && merged.size == size + 2 && merged.rank == rank, "merged \(merged.rank)/\(merged.size) total \(total)")
+    if rank == 0 {
+        for c in 0..<2 { try expect(children.receive(Int64.self, from: .rank(c), tag: .value(72)).0 == Int64(size + 2), "child total") }
+    }
+    try merged.free()
+    try children.disconnect()
 }
 
 try world.barrier()
