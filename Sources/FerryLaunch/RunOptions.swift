@@ -144,8 +144,9 @@ public struct RunOptions: Equatable, Sendable {
             let isFirst = options.applications.isEmpty
             let number = options.applications.count + 1
             var application = Application()
+            var argumentCount: Int? = nil
             if let stop = parseOptions(arguments, at: &index, into: &application, global: &options,
-                                       isFirstContext: isFirst, lookup: lookup) {
+                                       isFirstContext: isFirst, argumentCount: &argumentCount, lookup: lookup) {
                 return stop
             }
             guard index < arguments.count else {
@@ -158,7 +159,16 @@ public struct RunOptions: Equatable, Sendable {
             }
             application.program = arguments[index]
             index += 1
-            let end = arguments[index...].firstIndex(of: contextSeparator) ?? arguments.count
+            let end: Int
+            if let n = argumentCount {
+                // `--nargs N`: exactly N arguments, whatever they look like (':' included).
+                end = index + n
+                guard end <= arguments.count, end == arguments.count || arguments[end] == contextSeparator else {
+                    return .error("--nargs \(n): application context \(number) needs exactly \(n) arguments before ':' or the end")
+                }
+            } else {
+                end = arguments[index...].firstIndex(of: contextSeparator) ?? arguments.count
+            }
             application.arguments = Array(arguments[index..<end])
             options.applications.append(application)
             guard end < arguments.count else { return .run(options) }
@@ -173,7 +183,8 @@ public struct RunOptions: Equatable, Sendable {
     /// `:` / the end when it has none). Returns nil, or `.help` / `.error` to stop parsing.
     private static func parseOptions(_ arguments: [String], at index: inout Int,
                                      into application: inout Application, global options: inout RunOptions,
-                                     isFirstContext: Bool, lookup: (String) -> String?) -> Parsed? {
+                                     isFirstContext: Bool, argumentCount: inout Int?,
+                                     lookup: (String) -> String?) -> Parsed? {
         func value() -> String? {
             guard index + 1 < arguments.count else { return nil }
             index += 1
@@ -221,6 +232,11 @@ public struct RunOptions: Equatable, Sendable {
                 } else {
                     application.workingDirectory = directory
                 }
+            case "--nargs":
+                guard let text = required(), let n = Int(text), n >= 0 else {
+                    return .error("--nargs needs a number of arguments (0 or more)")
+                }
+                argumentCount = n
             case "--oversubscribe", "-oversubscribe":
                 break
             case "--tag-output", "-tag-output", "-prepend-rank", "--prepend-rank", "-l":
@@ -259,6 +275,8 @@ public struct RunOptions: Equatable, Sendable {
           -wdir DIR, --wdir DIR, -wd DIR
                                       start the ranks in DIR; before the first ':' it applies
                                       to every context that gives no -wdir of its own
+          --nargs N                   the program takes exactly N arguments, even ':' ones
+                                      (how MPI_Comm_spawn passes arguments through)
         global options (apply to every context, accepted anywhere):
           -genv NAME VALUE            set NAME=VALUE in every rank (a context's -env/-x wins)
           --tag-output, -prepend-rank, -l

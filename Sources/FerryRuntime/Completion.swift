@@ -22,7 +22,14 @@ extension Runtime {
             sched_yield()
             return
         }
-        if !oversubscribed || idle < tunables.spinsBeforeYield {
+        if !oversubscribed {
+            // Cores are ours, but not only ours: other programs may share them. A yield every
+            // 1024 idle polls (tens of microseconds) costs nothing on an idle core and lets a
+            // descheduled peer run when something else competes for it.
+            if idle & 1023 == 1023 { sched_yield() } else { ferry_cpu_relax() }
+            return
+        }
+        if idle < tunables.spinsBeforeYield {
             ferry_cpu_relax()
             return
         }

@@ -242,13 +242,18 @@ extension Runtime {
             let port = try openPort()
             defer { try? closePort(port) }
             var argv = [launcher, "run", "-genv", "FERRY_PARENT_PORT", port]
+            var cwd = [CChar](repeating: 0, count: 4096)
+            let here = getcwd(&cwd, cwd.count) != nil ? String(cString: cwd) : "."
             for (k, a) in applications.enumerated() {
                 if k > 0 { argv.append(":") }
                 argv += ["-n", "\(a.maxprocs)"]
                 var command = a.command
+                // Every context says where it runs (its "wdir", else the parent's directory):
+                // a first context's -wdir would otherwise be every context's default.
+                let wdir = a.info.last { $0.0 == "wdir" }?.1 ?? here
+                argv += ["-wdir", wdir]
                 for (key, value) in a.info {
                     switch key {
-                    case "wdir": argv += ["-wdir", value]
                     case "path":
                         if !command.contains("/") {
                             for dir in value.split(separator: ":") where access("\(dir)/\(command)", X_OK) == 0 {
@@ -263,8 +268,8 @@ extension Runtime {
                     default: break
                     }
                 }
-                argv.append("--")
-                argv.append(command)
+                // Exactly this many arguments, so that ':' or '-n' among them stay arguments.
+                argv += ["--nargs", "\(a.arguments.count)", "--", command]
                 argv += a.arguments
             }
             let pid = try startProcess(argv)

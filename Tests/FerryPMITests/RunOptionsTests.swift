@@ -135,6 +135,18 @@ import FerryPMI
         #expect(o.environment(ofApplication: 0) == [.init("A", "1")])
     }
 
+    @Test func nargsTakesExactlyThatManyArgumentsColonsIncluded() throws {
+        // How MPI_Comm_spawn passes arguments that look like launcher syntax.
+        let o = try #require(options(["-n", "1", "--nargs", "4", "--", "p", ":", "-n", "--", "",
+                                      ":", "--nargs", "0", "q", ":", "r", "s"]))
+        #expect(o.applications.map(\.program) == ["p", "q", "r"])
+        #expect(o.applications[0].arguments == [":", "-n", "--", ""])
+        #expect(o.applications[1].arguments == [] && o.applications[2].arguments == ["s"])
+        #expect(error(["--nargs", "2", "p", "a"])?.hasPrefix("--nargs 2: application context 1 needs exactly 2") == true)
+        #expect(error(["--nargs", "1", "p", "a", "b"])?.hasPrefix("--nargs 1:") == true)
+        #expect(error(["--nargs", "-1", "p"]) == "--nargs needs a number of arguments (0 or more)")
+    }
+
     @Test(arguments: [["-wdir", "/d"], ["--wdir", "/d"], ["-wd", "/d"], ["--wdir=/d"], ["-wdir=/d"]])
     func workingDirectorySpellings(spelling: [String]) {
         #expect(options(spelling + ["p"])?.workingDirectory(ofApplication: 0) == "/d")
