@@ -15,7 +15,13 @@ import Glibc
 @_cdecl("PMPI_Send")
 public func PMPI_Send(_ buf: UnsafeRawPointer?, _ count: Int32, _ datatype: Int32, _ dest: Int32, _ tag: Int32,
                       _ comm: Int32) -> Int32 {
-    blockingSend(buf, count, datatype, dest, tag, comm, .standard, "MPI_Send")
+    if let rt = Runtime.shared {
+        let c = decodeComm(comm, rt)
+        if let rc = rt.sendFast(buf, count: Int(count), datatype: decodeType(datatype), dest: dest, tag: tag, comm: c) {
+            return rc == 0 ? 0 : fail(rc, rt, c, "MPI_Send")
+        }
+    }
+    return blockingSend(buf, count, datatype, dest, tag, comm, .standard, "MPI_Send")
 }
 
 @_cdecl("PMPI_Ssend")
@@ -68,6 +74,12 @@ public func PMPI_Recv(_ buf: UnsafeMutableRawPointer?, _ count: Int32, _ datatyp
                       _ tag: Int32, _ comm: Int32, _ status: UnsafeMutableRawPointer?) -> Int32 {
     guard let rt = runtime("MPI_Recv") else { return notInitialized }
     let c = decodeComm(comm, rt)
+    var fast = Status()
+    if let rc = rt.receiveFast(buf, count: Int(count), datatype: decodeType(datatype), source: source, tag: tag,
+                               comm: c, status: &fast) {
+        if rc == 0 { store(fast, status); return 0 }
+        return fail(rc, rt, c, "MPI_Recv")
+    }
     var r = RequestID(index: -1, generation: 0)
     var rc = rt.irecv(buf, count: Int(count), datatype: decodeType(datatype), source: source, tag: tag, comm: c,
                       request: &r)
