@@ -35,7 +35,7 @@ let package = Package(
         // The Swift side: PMPI_* exported with @_cdecl, handle tables. No protocol logic.
         .target(name: "FerryABI", dependencies: ["FerryRuntime", "CMPI"], swiftSettings: hot,
                 linkerSettings: [.unsafeFlags(["-Xlinker", "-soname=libmpi.so.12"])]),
-        .target(name: "FerryLaunch", dependencies: ["FerryPMI", "FerryCore"]),
+        .target(name: "FerryLaunch", dependencies: ["FerryPMI", "FerryCore", "CFerryShims"]),
         .executableTarget(name: "ferry", dependencies: ["FerryLaunch"]),
         .executableTarget(name: "pingpong", dependencies: ["FerryRuntime"], path: "Tests/Programs/pingpong"),
         .executableTarget(name: "mpitests", dependencies: ["FerryRuntime"], path: "Tests/Programs/mpitests"),

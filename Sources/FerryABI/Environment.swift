@@ -6,6 +6,7 @@ import Glibc
 #endif
 
 private func initialize(_ level: ThreadLevel) -> Int32 {
+    prepareBorrowedTypes()
     do {
         try Runtime.initialize(threadLevel: level)
         return 0

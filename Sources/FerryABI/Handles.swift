@@ -89,6 +89,15 @@ final class HandleTable<Object: AnyObject>: @unchecked Sendable {
         }
     }
 
+    /// The object of a handle, borrowed (no retain), or nil.
+    @inline(__always)
+    func borrow(_ h: Int32) -> Unmanaged<Object>? {
+        guard h & ~Handle.indexMask == base & ~Handle.indexMask else { return nil }
+        let i = Int(h & Handle.indexMask) - Int(base & Handle.indexMask)
+        guard i >= 0 && i < capacity else { return nil }
+        return slots[i]
+    }
+
     /// The object of a handle, or nil for anything that is not a live handle of this table.
     @inline(__always)
     func lookup(_ h: Int32) -> Object? {
@@ -209,6 +218,38 @@ let compositeTypeTable: [(Int, BasicType, Int, String)] = [
 ]
 
 // MARK: decoding
+
+/// Predefined datatypes by handle low byte, borrowed without reference counting (filled in
+/// MPI_Init; a plain global, so reading it costs no lazy-initialization check).
+nonisolated(unsafe) var namedTypeRefs: UnsafeMutablePointer<Unmanaged<Datatype>?>? = nil
+
+func prepareBorrowedTypes() {
+    guard namedTypeRefs == nil else { return }
+    let t = UnsafeMutablePointer<Unmanaged<Datatype>?>.allocate(capacity: 256)
+    for i in 0..<256 { t[i] = ABI.namedTypes[i].map { Unmanaged.passUnretained($0) } }
+    namedTypeRefs = t
+}
+
+/// The communicator of a handle, borrowed (no retain): the handle table or the runtime owns it.
+@inline(__always)
+func borrowComm(_ h: Int32, _ rt: Runtime) -> Unmanaged<Communicator>? {
+    if h == Handle.commWorld { return rt.worldRef }
+    if h == Handle.commSelf { return Unmanaged.passUnretained(rt.selfComm) }
+    return ABI.comms.borrow(h)
+}
+
+/// The datatype of a handle, borrowed (no retain).
+@inline(__always)
+func borrowType(_ h: Int32) -> Unmanaged<Datatype>? {
+    if h & Int32(bitPattern: 0xff00_0000) == 0x4c00_0000, let t = namedTypeRefs {
+        return t[Int(h & 0xff)]
+    }
+    if h & Int32(bitPattern: 0xffff_ff00) == Int32(bitPattern: 0x8c00_0000) {
+        let i = Int(h & 0xff)
+        return i < ABI.pairTypes.count ? Unmanaged.passUnretained(ABI.pairTypes[i]) : nil
+    }
+    return ABI.types.borrow(h)
+}
 
 @inline(__always)
 func decodeComm(_ h: Int32, _ rt: Runtime) -> Communicator? {

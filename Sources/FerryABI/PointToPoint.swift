@@ -15,11 +15,15 @@ import Glibc
 @_cdecl("PMPI_Send")
 public func PMPI_Send(_ buf: UnsafeRawPointer?, _ count: Int32, _ datatype: Int32, _ dest: Int32, _ tag: Int32,
                       _ comm: Int32) -> Int32 {
-    if let rt = Runtime.shared {
-        let c = decodeComm(comm, rt)
-        if let rc = rt.sendFast(buf, count: Int(count), datatype: decodeType(datatype), dest: dest, tag: tag, comm: c) {
-            return rc == 0 ? 0 : fail(rc, rt, c, "MPI_Send")
+    // Everything borrowed (no reference counting): this is the path of every small message.
+    if let rtRef = Runtime.sharedRef {
+        let done = rtRef._withUnsafeGuaranteedRef { rt -> Bool in
+            guard let cRef = borrowComm(comm, rt), let tRef = borrowType(datatype) else { return false }
+            return cRef._withUnsafeGuaranteedRef { c in tRef._withUnsafeGuaranteedRef { t in
+                rt.sendFast(buf, count: Int(count), datatype: t, dest: dest, tag: tag, comm: c) == 0
+            } }
         }
+        if done { return 0 }
     }
     return blockingSend(buf, count, datatype, dest, tag, comm, .standard, "MPI_Send")
 }
@@ -72,14 +76,18 @@ func discardFailedRequest(_ r: RequestID, _ rt: Runtime) {
 @_cdecl("PMPI_Recv")
 public func PMPI_Recv(_ buf: UnsafeMutableRawPointer?, _ count: Int32, _ datatype: Int32, _ source: Int32,
                       _ tag: Int32, _ comm: Int32, _ status: UnsafeMutableRawPointer?) -> Int32 {
+    if let rtRef = Runtime.sharedRef {
+        var fast = Status()
+        let done = rtRef._withUnsafeGuaranteedRef { rt -> Bool in
+            guard let cRef = borrowComm(comm, rt), let tRef = borrowType(datatype) else { return false }
+            return cRef._withUnsafeGuaranteedRef { c in tRef._withUnsafeGuaranteedRef { t in
+                rt.receiveFast(buf, count: Int(count), datatype: t, source: source, tag: tag, comm: c, status: &fast) == 0
+            } }
+        }
+        if done { store(fast, status); return 0 }
+    }
     guard let rt = runtime("MPI_Recv") else { return notInitialized }
     let c = decodeComm(comm, rt)
-    var fast = Status()
-    if let rc = rt.receiveFast(buf, count: Int(count), datatype: decodeType(datatype), source: source, tag: tag,
-                               comm: c, status: &fast) {
-        if rc == 0 { store(fast, status); return 0 }
-        return fail(rc, rt, c, "MPI_Recv")
-    }
     var r = RequestID(index: -1, generation: 0)
     var rc = rt.irecv(buf, count: Int(count), datatype: decodeType(datatype), source: source, tag: tag, comm: c,
                       request: &r)

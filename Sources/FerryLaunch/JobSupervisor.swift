@@ -8,6 +8,7 @@
 // (the relayed signal itself for an interrupt), SIGKILL 200 ms later, and stops waiting
 // 800 ms after the failure, so the launcher exits within one second. Ranks are signalled by
 // pid, and only while unreaped, so a recycled pid is never hit.
+import CFerryShims
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -64,7 +65,7 @@ final class JobSupervisor {
     /// may itself have inherited), then the user's settings for the rank's context (global,
     /// then the context's own), then the job's variables.
     static func environment(base: [String], options: RunOptions, jobID: String, rank: Int,
-                            launcherPath: String? = nil) -> [String] {
+                            launcherPath: String? = nil, cpu: Int? = nil) -> [String] {
         let application = options.application(ofRank: rank)
         var ours: [(String, String)] = [
             ("PMI_FD", "\(RankSpawner.childPMIFD)"), ("PMI_RANK", "\(rank)"), ("PMI_SIZE", "\(options.rankCount)"),
@@ -73,9 +74,11 @@ final class JobSupervisor {
             ("FERRY_UNIVERSE_SIZE", "\(options.rankCount)"),
         ]
         if let launcherPath { ours.append(("FERRY_LAUNCHER", launcherPath)) }
+        // The rank binds itself to this CPU in MPI_Init (Runtime), before any traffic.
+        if let cpu { ours.append(("FERRY_BIND_CPU", "\(cpu)")) }
         // Like Open MPI: a shell's `pwd` trusts PWD, which would still name the launcher's directory.
         if let directory = options.workingDirectory(ofApplication: application) { ours.append(("PWD", directory)) }
-        let reserved = Set(["PMI_PORT", "PMI_ID", "PMI_SPAWNED", "FERRY_LAUNCHER"] + ours.map { $0.0 })
+        let reserved = Set(["PMI_PORT", "PMI_ID", "PMI_SPAWNED", "FERRY_LAUNCHER", "FERRY_BIND_CPU"] + ours.map { $0.0 })
         let overrides = options.environment(ofApplication: application).map { ($0.name, $0.value) } + ours
         let overridden = reserved.union(overrides.map { $0.0 })
         var result = base.filter { entry in
@@ -91,11 +94,36 @@ final class JobSupervisor {
         return result
     }
 
+    /// The CPU of each rank (rank i on CPUs[i % count]), or nil to leave ranks unbound: bound by
+    /// default when the ranks fit on the CPUs, so two busy ranks never share a core while
+    /// another one idles (the scheduler's wake-up placement does that to unbound ranks).
+    static func placement(_ options: RunOptions) -> [Int]? {
+        var cpus: [Int]
+        if let wanted = options.cpuSet {
+            // The given set becomes the launcher's own affinity too, so unbound ranks (and a
+            // job spawned from a bound rank) may use all of it.
+            let c = wanted.map { Int32($0) }
+            _ = ferry_set_cpus(c, Int32(c.count))
+            cpus = wanted
+        } else {
+            var buffer = [Int32](repeating: 0, count: 1024)
+            let n = Int(ferry_allowed_cpus(&buffer, 1024))
+            cpus = buffer.prefix(n).map { Int($0) }
+        }
+        guard !cpus.isEmpty else { return nil }
+        switch options.bindToCore {
+        case false?: return nil
+        case true?: return cpus
+        case nil: return options.rankCount <= cpus.count ? cpus : nil
+        }
+    }
+
     /// Runs the job and returns the launcher's exit status.
     func run() -> Int32 {
         signalFD = SignalRelay.install()
         let devNull = open("/dev/null", O_RDONLY | O_CLOEXEC)
         let base = POSIX.environment()
+        let placement = Self.placement(options)
         let deadline = options.timeoutSeconds.map { POSIX.now() + $0 }
         for (index, application) in options.applicationOfEachRank.enumerated() {
             let context = options.applications[application]
@@ -103,7 +131,7 @@ final class JobSupervisor {
             var rank = Rank(index: index, stdout: OutputForwarder(sourceFD: -1, sinkFD: 1, prefix: prefix),
                             stderr: OutputForwarder(sourceFD: -1, sinkFD: 2, prefix: prefix))
             let env = Self.environment(base: base, options: options, jobID: jobID, rank: index,
-                                       launcherPath: launcherPath)
+                                       launcherPath: launcherPath, cpu: placement.map { $0[index % $0.count] })
             switch RankSpawner.spawn(path: programPaths[application], argv: [context.program] + context.arguments,
                                      environment: env,
                                      workingDirectory: options.workingDirectory(ofApplication: application),

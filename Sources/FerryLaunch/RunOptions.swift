@@ -30,6 +30,11 @@ public struct RunOptions: Equatable, Sendable {
     public var tagOutput = false
     /// Kill the job and exit 124 after this many seconds (`--timeout`).
     public var timeoutSeconds: Double?
+    /// Rank placement (`--bind-to core|none`): nil binds rank i to the i-th allowed CPU when
+    /// the ranks fit on the CPUs (as Open MPI does for small jobs), and leaves them free otherwise.
+    public var bindToCore: Bool?
+    /// The CPUs to place ranks on (`--cpu-set 0,2,4`); nil: the launcher's own affinity.
+    public var cpuSet: [Int]?
 
     public init() {}
 
@@ -241,6 +246,20 @@ public struct RunOptions: Equatable, Sendable {
                 break
             case "--tag-output", "-tag-output", "-prepend-rank", "--prepend-rank", "-l":
                 options.tagOutput = true
+            case "--bind-to", "-bind-to", "-binding":
+                guard let text = required() else { return .error("\(name) needs core or none") }
+                switch text {
+                case "core", "hwthread", "cpu": options.bindToCore = true
+                case "none": options.bindToCore = false
+                default: return .error("\(name): '\(text)' is not core or none")
+                }
+            case "--cpu-set", "-cpu-set":
+                guard let text = required() else { return .error("\(name) needs a list of CPUs such as 0,2,4") }
+                let cpus = text.split(separator: ",").compactMap { Int($0) }
+                guard !cpus.isEmpty, cpus.count == text.split(separator: ",").count, cpus.allSatisfy({ $0 >= 0 }) else {
+                    return .error("\(name): '\(text)' is not a list of CPU numbers")
+                }
+                options.cpuSet = cpus
             case "--timeout", "-timeout":
                 guard let text = required() else { return .error("\(name) needs a number of seconds") }
                 guard let seconds = Double(text), seconds > 0, seconds.isFinite else {
@@ -282,6 +301,9 @@ public struct RunOptions: Equatable, Sendable {
           --tag-output, -prepend-rank, -l
                                       prefix each output line with "[rank] "
           --timeout SECONDS           kill the job and exit 124 after SECONDS
+          --bind-to core|none         pin rank i to the i-th CPU (default when the ranks fit
+                                      on the CPUs), or leave ranks free (default otherwise)
+          --cpu-set 0,2,4             the CPUs to place ranks on (default: ferry's affinity)
           --oversubscribe             accepted for compatibility (ranks may always outnumber cores)
           -h, --help                  show this help
 

@@ -45,16 +45,26 @@ public final class Communicator: @unchecked Sendable {
         self.remoteGroup = remoteGroup
         self.name = name
         self.isPredefined = isPredefined
+        rank = group.rank
+        let peers = (remoteGroup ?? group).worldRanks
+        peerCount = peers.count
+        peerTable = .allocate(capacity: max(peers.count, 1))
+        peerTable.initialize(from: peers, count: peers.count)
     }
 
-    public var rank: Int32 { group.rank }
+    deinit { peerTable.deallocate() }
+
+    /// This process's rank in the (local) group.
+    public let rank: Int32
+    /// Size of the group that point-to-point ranks refer to.
+    public let peerCount: Int
+    /// World rank of each point-to-point peer: a flat copy of the group's list, read on every
+    /// message without touching reference counts.
+    private let peerTable: UnsafeMutablePointer<Int32>
     public var size: Int { group.size }
     public var isInter: Bool { remoteGroup != nil }
-    /// Size of the group that point-to-point ranks refer to.
-    public var peerCount: Int { (remoteGroup ?? group).size }
-
     /// World rank of point-to-point peer `r` (remote group for intercommunicators).
     @inline(__always) public func worldRank(ofPeer r: Int32) -> Int32 {
-        (remoteGroup ?? group).worldRanks[Int(r)]
+        peerTable[Int(r)]
     }
 }

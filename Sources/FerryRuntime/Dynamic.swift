@@ -242,6 +242,8 @@ extension Runtime {
             let port = try openPort()
             defer { try? closePort(port) }
             var argv = [launcher, "run", "-genv", "FERRY_PARENT_PORT", port]
+            // This rank is bound to one CPU; its children may use the CPUs it had before.
+            if let cpus = cpusBeforeBinding { argv += ["--cpu-set", cpus.map(String.init).joined(separator: ",")] }
             var cwd = [CChar](repeating: 0, count: 4096)
             let here = getcwd(&cwd, cwd.count) != nil ? String(cString: cwd) : "."
             for (k, a) in applications.enumerated() {
@@ -456,6 +458,7 @@ extension Runtime {
         if node == nil {
             let layout = NodeLayout(localSize: 1, cellBytes: tunables.shmCellBytes, ringCells: tunables.shmRingCells)
             node = try NodeSegment(jobID: jobID, localRank: 0, layout: layout, standalone: true)
+            node!.sleepersPossible = oversubscribed
         }
         let node = self.node!
         var gpids: [Int32] = []
@@ -476,7 +479,7 @@ extension Runtime {
             m.mapped(users: a + c)
             node.retain(m)
         }
-        if tunables.busyPoll == 0 && node.peerCount > cores { oversubscribed = true }
+        if tunables.busyPoll == 0 && node.peerCount > cores { oversubscribed = true; node.sleepersPossible = true }
         return gpids
     }
 

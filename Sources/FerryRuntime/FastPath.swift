@@ -21,9 +21,10 @@ import Glibc
 extension Runtime {
     /// `MPI_Send` of one cell's worth of contiguous data, or nil (take the general path).
     @inline(__always)
-    public func sendFast(_ buffer: UnsafeRawPointer?, count: Int, datatype: Datatype?, dest: Int32, tag: Int32,
-                         comm: Communicator?) -> Int32? {
-        guard let ref = nodeRef, let datatype, let comm, !locking else { return nil }
+    public func sendFast(_ buffer: UnsafeRawPointer?, count: Int, datatype: Datatype, dest: Int32, tag: Int32,
+                         comm: Communicator) -> Int32? {
+        // Non-optional (guaranteed) parameters and no local copies: no reference counting here.
+        guard let ref = nodeRef, !locking else { return nil }
         let rc = checkSend(buffer, count, datatype, dest, tag, comm)
         if rc != 0 { return rc }
         guard dest != MPIConstant.procNull, datatype.isContiguous else { return nil }
@@ -41,7 +42,7 @@ extension Runtime {
             h.pointee.total = UInt64(bytes)
             h.pointee.senderRequest = 0
             if bytes > 0 {
-                memcpy(UnsafeMutableRawPointer(h) + cellHeaderBytes, byteAddress(buffer, datatype.trueLowerBound)!, bytes)
+                copyInline(UnsafeMutableRawPointer(h) + cellHeaderBytes, byteAddress(buffer, datatype.trueLowerBound)!, bytes)
             }
             node.publish(to: Int(peer), h)
             return 0
@@ -51,9 +52,9 @@ extension Runtime {
     /// `MPI_Recv` of a small message from one source, or nil (take the general path). On
     /// success, `status` holds source, tag and byte count.
     @inline(__always)
-    public func receiveFast(_ buffer: UnsafeMutableRawPointer?, count: Int, datatype: Datatype?, source: Int32,
-                            tag: Int32, comm: Communicator?, status: inout Status) -> Int32? {
-        guard let ref = nodeRef, let datatype, let comm, !locking, !oversubscribed else { return nil }
+    public func receiveFast(_ buffer: UnsafeMutableRawPointer?, count: Int, datatype: Datatype, source: Int32,
+                            tag: Int32, comm: Communicator, status: inout Status) -> Int32? {
+        guard let ref = nodeRef, !locking, !oversubscribed else { return nil }
         let rc = checkReceive(UnsafeRawPointer(buffer), count, datatype, source, tag, comm)
         if rc != 0 { return rc }
         guard source >= 0, datatype.isContiguous, posted.isEmpty, unexpectedOrder.isEmpty,
@@ -72,8 +73,8 @@ extension Runtime {
                           h.pointee.total == UInt64(n), h.pointee.context == context, h.pointee.source == source,
                           tag == MPIConstant.anyTag || h.pointee.tag == tag, n <= capacity else { return nil }
                     if n > 0 {
-                        memcpy(byteAddress(UnsafeRawPointer(buffer), datatype.trueLowerBound)!,
-                               UnsafeRawPointer(h) + cellHeaderBytes, n)
+                        copyInline(byteAddress(UnsafeRawPointer(buffer), datatype.trueLowerBound)!,
+                                  UnsafeRawPointer(h) + cellHeaderBytes, n)
                     }
                     status = Status(source: source, tag: h.pointee.tag, error: 0, byteCount: n)
                     node.release(from: Int(peer), h)
@@ -84,5 +85,20 @@ extension Runtime {
                 ferry_cpu_relax()
             }
         }
+    }
+}
+
+/// memcpy, with messages of up to 64 bytes copied inline (a libc call costs as much as the copy).
+@inline(__always)
+func copyInline(_ dst: UnsafeMutableRawPointer, _ src: UnsafeRawPointer, _ n: Int) {
+    guard n <= 64 else { memcpy(dst, src, n); return }
+    var i = 0
+    while i &+ 8 <= n {
+        dst.storeBytes(of: src.loadUnaligned(fromByteOffset: i, as: UInt64.self), toByteOffset: i, as: UInt64.self)
+        i &+= 8
+    }
+    while i < n {
+        dst.storeBytes(of: src.load(fromByteOffset: i, as: UInt8.self), toByteOffset: i, as: UInt8.self)
+        i &+= 1
     }
 }

@@ -151,7 +151,7 @@ extension Runtime {
             complete(i)
             return
         }
-        let data = UnsafeMutableRawPointer.allocate(byteCount: max(s.pointee.bytes, 1), alignment: 16)
+        let data = unexpectedBuffers.take(s.pointee.bytes)
         if s.pointee.bytes > 0 { packOut(s, offset: 0, into: data, bytes: s.pointee.bytes) }
         let id = nextUnexpectedID
         nextUnexpectedID += 1
@@ -265,7 +265,7 @@ extension Runtime {
         if m.received >= m.total {
             unpackIn(i, from: m.data!, bytes: m.total, at: 0)
             requests.slots[Int(i)].progressBytes = m.total
-            m.data!.deallocate()
+            unexpectedBuffers.give(m.data!, m.total)
             completeReceive(i)
         } else {
             // Still arriving: keep it where continuation cells look for it.

@@ -304,7 +304,7 @@ extension Runtime {
             if length >= total { completeReceive(i) } else { inflight[Int(p)] = .request(i) }
             return
         }
-        let data = UnsafeMutableRawPointer.allocate(byteCount: max(total, 1), alignment: 16)
+        let data = unexpectedBuffers.take(total)
         if length > 0 { memcpy(data, chunk, length) }
         let id = nextUnexpectedID
         nextUnexpectedID += 1
@@ -336,7 +336,7 @@ extension Runtime {
             if done && m.waitingRequest >= 0 {
                 let i = m.waitingRequest
                 unpackIn(i, from: m.data!, bytes: m.total, at: 0)
-                m.data!.deallocate()
+                unexpectedBuffers.give(m.data!, m.total)
                 unexpected[id] = nil
                 completeReceive(i)
             } else if unexpected[id] != nil {

@@ -15,7 +15,11 @@ import Glibc
 /// The process's MPI runtime.
 public final class Runtime: @unchecked Sendable {
     /// The initialized runtime, or nil before `initialize` / after `finalize`.
-    nonisolated(unsafe) public static var shared: Runtime?
+    nonisolated(unsafe) public static var shared: Runtime? {
+        didSet { sharedRef = shared.map { Unmanaged.passUnretained($0) } }
+    }
+    /// `shared`, borrowed without retain/release on the hot paths of the C ABI.
+    nonisolated(unsafe) public private(set) static var sharedRef: Unmanaged<Runtime>?
     nonisolated(unsafe) public static var wasFinalized = false
 
     public let pmi: PMIClient
@@ -34,6 +38,9 @@ public final class Runtime: @unchecked Sendable {
     var oversubscribed: Bool
     /// Cores this process may run on.
     let cores: Int
+    /// The CPUs this process could use before `ferry run` bound it to one (FERRY_BIND_CPU);
+    /// nil when unbound. Jobs it spawns get them back.
+    let cpusBeforeBinding: [Int]?
     /// Ports, processes of other jobs, the parent job (Dynamic.swift).
     var dynamic = DynamicState()
     /// Whether public entry points take `lock`: MPI_THREAD_MULTIPLE, or once a background
@@ -42,8 +49,12 @@ public final class Runtime: @unchecked Sendable {
     var locking: Bool
     private let mutex: UnsafeMutablePointer<pthread_mutex_t>
 
-    public private(set) var world: Communicator!
+    public private(set) var world: Communicator! {
+        didSet { worldRef = Unmanaged.passUnretained(world) }
+    }
     public private(set) var selfComm: Communicator!
+    /// `world`, borrowed without retain/release (the runtime keeps it alive).
+    public private(set) var worldRef: Unmanaged<Communicator>!
 
     var requests = RequestTable(capacity: 1024)
     /// Posted receives in posting order (slot indices).
@@ -52,6 +63,8 @@ public final class Runtime: @unchecked Sendable {
     var unexpected: [Int: UnexpectedMessage] = [:]
     var unexpectedOrder: ContiguousArray<Int> = []
     var nextUnexpectedID = 1
+    /// Recycled storage of unexpected eager messages.
+    var unexpectedBuffers = BufferPool()
     /// Matched-probe messages (MPI_Mprobe) waiting for their MPI_Mrecv.
     var probedMessages: [Int: UnexpectedMessage] = [:]
     /// Continuation target per sending world rank.
@@ -108,6 +121,13 @@ public final class Runtime: @unchecked Sendable {
         gethostname(&host, 255)
         processorName = String(cString: host)
         cores = usableCoreCount()
+        var allowed = [Int32](repeating: 0, count: 1024)
+        let allowedCount = Int(ferry_allowed_cpus(&allowed, 1024))
+        if let b = getenv("FERRY_BIND_CPU"), let cpu = Int32(String(cString: b)), ferry_bind_cpu(cpu) == 0 {
+            cpusBeforeBinding = allowed.prefix(allowedCount).map { Int($0) }
+        } else {
+            cpusBeforeBinding = nil
+        }
         oversubscribed = tunables.busyPoll == 0 && worldSize > cores
         if worldSize > 1 {
             // Local rank 0 creates the segment and tells the others whether that worked, so a
@@ -130,6 +150,7 @@ public final class Runtime: @unchecked Sendable {
                 }
             }
             if let failure { throw failure }
+            seg?.sleepersPossible = oversubscribed
             node = seg
             nodeRef = seg.map { Unmanaged.passUnretained($0) }
         } else {

@@ -27,3 +27,44 @@ enum Inflight {
     case request(Int32)
     case unexpected(Int)
 }
+
+/// Storage for unexpected eager messages, recycled: a message that arrives before its receive
+/// borrows a buffer and gives it back when delivered, so steady traffic allocates nothing.
+/// Buckets of power-of-two sizes from 64 B to 128 KiB, a few buffers each; larger messages
+/// (an eager limit raised past 128 KiB) use the allocator directly.
+struct BufferPool {
+    private static let minShift = 6, maxShift = 17, keep = 8
+    private var buckets: [ContiguousArray<UnsafeMutableRawPointer>]
+
+    init() {
+        buckets = (BufferPool.minShift...BufferPool.maxShift).map { _ in
+            var b = ContiguousArray<UnsafeMutableRawPointer>()
+            b.reserveCapacity(BufferPool.keep)
+            return b
+        }
+    }
+
+    @inline(__always)
+    private static func shift(_ bytes: Int) -> Int {
+        let n = max(bytes, 1 << minShift)
+        return Int.bitWidth - (n - 1).leadingZeroBitCount
+    }
+
+    /// A buffer of at least `bytes` bytes (16-byte aligned).
+    mutating func take(_ bytes: Int) -> UnsafeMutableRawPointer {
+        let s = BufferPool.shift(bytes)
+        guard s <= BufferPool.maxShift else { return .allocate(byteCount: max(bytes, 1), alignment: 16) }
+        if let p = buckets[s - BufferPool.minShift].popLast() { return p }
+        return .allocate(byteCount: 1 << s, alignment: 16)
+    }
+
+    /// Returns a buffer from `take(bytes)` (same `bytes`).
+    mutating func give(_ p: UnsafeMutableRawPointer, _ bytes: Int) {
+        let s = BufferPool.shift(bytes)
+        guard s <= BufferPool.maxShift, buckets[s - BufferPool.minShift].count < BufferPool.keep else {
+            p.deallocate()
+            return
+        }
+        buckets[s - BufferPool.minShift].append(p)
+    }
+}

@@ -50,6 +50,11 @@ public final class NodeSegment {
     /// True once a peer outside the node segment exists: its sender cannot ring our doorbell,
     /// so sleeps must be short.
     public private(set) var hasLinks = false
+    /// Whether any rank of the job may sleep on its doorbell (ranks outnumber cores). When
+    /// not, publish and release skip the fence and the sleeper check: the hot path of every
+    /// message. A rank that starts sleeping later for another reason (processes of other jobs
+    /// connected) sleeps with a short timeout, so nothing waits on a wake-up that never comes.
+    public var sleepersPossible = true
     private var capacity: Int
     /// Ring this process writes towards each peer, and the ring it reads from each peer.
     private var outRing: UnsafeMutablePointer<UnsafeMutableRawPointer>
@@ -187,7 +192,7 @@ public final class NodeSegment {
         // Release pairs with the acquire in `peek(from:)`: header and payload are visible first.
         ferry_store_release_u32(UnsafeMutableRawPointer(header).assumingMemoryBound(to: UInt32.self), 1)
         sendHead[destination] &+= 1
-        wakeIfSleeping(destination)
+        if sleepersPossible { wakeIfSleeping(destination) }
     }
 
     // MARK: receiving side
@@ -207,7 +212,7 @@ public final class NodeSegment {
         // Release pairs with the acquire in the sender's `reserve(to:)`.
         ferry_store_release_u32(UnsafeMutableRawPointer(header).assumingMemoryBound(to: UInt32.self), 0)
         receiveTail[source] &+= 1
-        wakeIfSleeping(source)
+        if sleepersPossible { wakeIfSleeping(source) }
     }
 
     /// True if any incoming ring holds a cell (used before going to sleep).
@@ -242,8 +247,10 @@ public final class NodeSegment {
         // A count, not a flag: several threads of one rank (MPI_THREAD_MULTIPLE) may sleep.
         _ = ferry_fetch_add_u32(sleeping, 1)
         if stillIdle() {
-            // Linked peers cannot ring this doorbell: poll them at least every 100 us.
-            _ = ferry_futex_wait(bell, seen, hasLinks ? min(timeoutNanoseconds, 100_000) : timeoutNanoseconds)
+            // Linked peers cannot ring this doorbell, and without `sleepersPossible` the job's
+            // ranks do not try: poll at least every 100 us then.
+            let short = hasLinks || !sleepersPossible
+            _ = ferry_futex_wait(bell, seen, short ? min(timeoutNanoseconds, 100_000) : timeoutNanoseconds)
         }
         _ = ferry_fetch_add_u32(sleeping, UInt32.max)   // -1
     }

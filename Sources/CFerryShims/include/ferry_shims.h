@@ -39,6 +39,11 @@ static inline void ferry_cpu_relax(void) {
  * executable), and posix_spawn with stdin from /dev/null and descriptors >= 3 closed. */
 const char *ferry_image_path(void);
 int ferry_spawn_detached(int *pid, const char *path, char *const argv[]);
+/* CPU placement (shims.c): allowed CPUs, binding the calling thread, the CPU it runs on. */
+int ferry_allowed_cpus(int *out, int max);
+int ferry_bind_cpu(int cpu);
+int ferry_current_cpu(void);
+int ferry_set_cpus(const int *cpus, int n);
 #endif
 }
 
@@ -71,6 +76,11 @@ static inline int ferry_allow_ptrace_any(void) {
  * executable), and posix_spawn with stdin from /dev/null and descriptors >= 3 closed. */
 const char *ferry_image_path(void);
 int ferry_spawn_detached(int *pid, const char *path, char *const argv[]);
+/* CPU placement (shims.c): allowed CPUs, binding the calling thread, the CPU it runs on. */
+int ferry_allowed_cpus(int *out, int max);
+int ferry_bind_cpu(int cpu);
+int ferry_current_cpu(void);
+int ferry_set_cpus(const int *cpus, int n);
 #endif
 }
 static inline int ferry_errno(void) { return errno; }
@@ -96,4 +106,9 @@ static inline uint64_t ferry_load_seqcst_u64(const volatile uint64_t *p) { retur
  * executable), and posix_spawn with stdin from /dev/null and descriptors >= 3 closed. */
 const char *ferry_image_path(void);
 int ferry_spawn_detached(int *pid, const char *path, char *const argv[]);
+/* CPU placement (shims.c): allowed CPUs, binding the calling thread, the CPU it runs on. */
+int ferry_allowed_cpus(int *out, int max);
+int ferry_bind_cpu(int cpu);
+int ferry_current_cpu(void);
+int ferry_set_cpus(const int *cpus, int n);
 #endif
