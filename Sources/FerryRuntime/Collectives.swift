@@ -176,6 +176,7 @@ extension Runtime {
         }
         let rc = checkIntracomm(comm)
         if rc != 0 { throw MPIError(code: rc, "barrier") }
+        if let node = nodeArea(comm!) { nodeBarrier(node); return }
         let r = Collectives.barrier(CommTransport(self, comm!))
         if r != 0 { throw MPIError(code: r, "barrier") }
     }
@@ -187,6 +188,16 @@ extension Runtime {
         if rc == 0 { rc = checkRoot(root, comm!) }
         if rc != 0 { return rc }
         let t = datatype!, bytes = count * t.size
+        if bytes > 0 && bytes <= Runtime.slotBytes, let node = nodeArea(comm!) {
+            nodeBcast(node, bytes: bytes, root: Int(root), write: { s in
+                if t.isContiguous { copyInline(s, readAddress(buf, t.trueLowerBound)!, bytes) }
+                else { t.pack(from: buf, count: count, packedOffset: 0, into: s, bytes: bytes) }
+            }, read: { s in
+                if t.isContiguous { copyInline(byteAddress(buf, t.trueLowerBound)!, s, bytes) }
+                else { t.unpack(from: s, bytes: bytes, into: buf, count: count, packedOffset: 0) }
+            })
+            return 0
+        }
         if t.isContiguous || bytes == 0 {
             return Collectives.bcast(CommTransport(self, comm!), buffer: byteAddress(buf, t.trueLowerBound), bytes: bytes, root: Int(root))
         }
@@ -240,6 +251,11 @@ extension Runtime {
         var keep: [Scratch] = []
         let inView: UnsafeRawPointer? = inPlace ? nil : layout.input(send, keep: &keep)
         let outView = layout.output(recv, load: inPlace, keep: &keep)
+        if layout.bytes <= Runtime.slotBytes, let node = nodeArea(comm!) {
+            nodeAllreduce(node, input: inView, output: outView, count: layout.elements, bytes: layout.bytes, layout.reducer)
+            layout.store(outView, to: recv)
+            return 0
+        }
         rc = Collectives.allreduce(CommTransport(self, comm!), send: inView, recv: outView, count: layout.elements, layout.reducer)
         layout.store(outView, to: recv)
         return rc
@@ -463,6 +479,11 @@ extension Runtime {
             return ErrorClass.buffer.rawValue
         }
         let inp: UnsafeRawPointer? = inPlace ? nil : packedInput(send, sendCount, sendType!, keep: &keep)
+        if blockBytes <= Runtime.slotBytes, let node = nodeArea(comm!) {
+            nodeAllgather(node, input: inp, output: out, blockBytes: blockBytes)
+            storeBlocks(out, to: recv, blocks: n, count: recvCount, recvType!)
+            return 0
+        }
         rc = Collectives.allgather(CommTransport(self, comm!), send: inp, recv: out, blockBytes: blockBytes)
         storeBlocks(out, to: recv, blocks: n, count: recvCount, recvType!)
         return rc
@@ -486,6 +507,11 @@ extension Runtime {
         }
         let inp: UnsafeRawPointer? = inPlace ? nil
             : blocksView(send, blocks: n, count: sendCount, sendType!, keep: &keep, load: true).map { UnsafeRawPointer($0) }
+        if n * blockBytes <= Runtime.slotBytes, let node = nodeArea(comm!) {
+            nodeAlltoall(node, input: inp, output: out, blockBytes: blockBytes)
+            storeBlocks(out, to: recv, blocks: n, count: recvCount, recvType!)
+            return 0
+        }
         rc = Collectives.alltoall(CommTransport(self, comm!), send: inp, recv: out, blockBytes: blockBytes)
         storeBlocks(out, to: recv, blocks: n, count: recvCount, recvType!)
         return rc

@@ -63,6 +63,8 @@ public final class Runtime: @unchecked Sendable {
     var unexpected: [Int: UnexpectedMessage] = [:]
     var unexpectedOrder: ContiguousArray<Int> = []
     var nextUnexpectedID = 1
+    /// Calls made on MPI_COMM_WORLD's shared-memory collective area (NodeCollectives.swift).
+    var nodeGeneration: UInt32 = 0
     /// Recycled storage of unexpected eager messages.
     var unexpectedBuffers = BufferPool()
     /// Matched-probe messages (MPI_Mprobe) waiting for their MPI_Mrecv.

@@ -3,6 +3,7 @@
 // Layout (offsets, never pointers):
 //   [0, 4096)              segment header: magic, mapped-rank counter
 //   [4096, +128*n)         one area per local rank: pid, doorbell, sleeping flag
+//   [collectiveOffset, ..) the collective area of MPI_COMM_WORLD (FerryRuntime/NodeCollectives)
 //   [ringsOffset, ...)     n*n rings (pair src->dst at index src*n+dst), each `ringCells` cells
 import FerryCore
 import FerrySys
@@ -24,9 +25,19 @@ public struct NodeLayout: Sendable {
         self.cellBytes = cellBytes
         self.ringCells = ringCells
     }
-    public var ringsOffset: Int {
+    /// Bytes of one rank's slot in the collective area (two per rank: alternate calls).
+    public static let collectiveSlotBytes = 8192
+    /// The collective area (NodeCollectives): control words, then two slots per rank.
+    public var collectiveOffset: Int {
         (NodeLayout.headerBytes + localSize * NodeLayout.rankAreaBytes + 4095) & ~4095
     }
+    public var collectiveBytes: Int {
+        (collectiveSlotsOffset + localSize * 2 * NodeLayout.collectiveSlotBytes + 4095) & ~4095
+    }
+    /// Where the slots start in the area: after 128 bytes of control words and two 64-byte
+    /// mailboxes (arrival word + small data) per rank.
+    public var collectiveSlotsOffset: Int { 128 + localSize * 2 * 64 }
+    public var ringsOffset: Int { collectiveOffset + collectiveBytes }
     public var ringBytes: Int { cellBytes * ringCells }
     public var totalBytes: Int { ringsOffset + localSize * localSize * ringBytes }
     public var payloadBytesPerCell: Int { cellBytes - cellHeaderBytes }
@@ -129,6 +140,9 @@ public final class NodeSegment {
         (base + NodeLayout.headerBytes + rank * NodeLayout.rankAreaBytes + index * 4)
             .assumingMemoryBound(to: UInt32.self)
     }
+
+    /// Start of the collective area (see NodeLayout).
+    public var collectiveArea: UnsafeMutableRawPointer { base + layout.collectiveOffset }
 
     /// Process id of a peer (for single copy).
     public func pid(ofPeer peer: Int) -> Int32 {
