@@ -24,6 +24,9 @@ public struct Tunables: Sendable {
     public var pipelineChunkBytes: Int
     /// 1: allow single copy through process_vm_readv; 0: always use the pipelined copy.
     public var singleCopy: Int
+    /// Rendezvous messages of at least this many bytes use single copy (when allowed); smaller
+    /// ones the pipelined copy through the rings.
+    public var singleCopyMinBytes: Int
     /// Spins of a wait loop before it starts yielding the core (when ranks outnumber cores).
     public var spinsBeforeYield: Int
     /// Yields before a waiting rank blocks on its futex doorbell.
@@ -42,6 +45,8 @@ public struct Tunables: Sendable {
               meaning: "bytes per chunk of the pipelined rendezvous copy (capped at the cell payload)"),
         .init(variable: "FERRY_SINGLE_COPY", defaultValue: 1,
               meaning: "1: large messages by process_vm_readv single copy when the kernel allows; 0: pipelined copy"),
+        .init(variable: "FERRY_SINGLE_COPY_MIN", defaultValue: 64 << 20,
+              meaning: "rendezvous messages of at least this many bytes use single copy; smaller ones the pipelined copy (faster where page pinning is slow, as in VMs)"),
         .init(variable: "FERRY_SPINS_BEFORE_YIELD", defaultValue: 100,
               meaning: "wait-loop spins before yielding the core, when ranks outnumber cores"),
         .init(variable: "FERRY_YIELDS_BEFORE_BLOCK", defaultValue: 50,
@@ -65,11 +70,13 @@ public struct Tunables: Sendable {
         var t = Tunables(
             shmCellBytes: value("FERRY_SHM_CELL_BYTES"), shmRingCells: value("FERRY_SHM_RING_CELLS"),
             eagerLimitBytes: value("FERRY_EAGER_LIMIT"), pipelineChunkBytes: value("FERRY_PIPELINE_CHUNK"),
-            singleCopy: value("FERRY_SINGLE_COPY"), spinsBeforeYield: value("FERRY_SPINS_BEFORE_YIELD"),
+            singleCopy: value("FERRY_SINGLE_COPY"), singleCopyMinBytes: value("FERRY_SINGLE_COPY_MIN"),
+            spinsBeforeYield: value("FERRY_SPINS_BEFORE_YIELD"),
             yieldsBeforeBlock: value("FERRY_YIELDS_BEFORE_BLOCK"), busyPoll: value("FERRY_BUSY_POLL"))
         t.shmCellBytes = max(256, (t.shmCellBytes + 63) & ~63)
         t.shmRingCells = max(2, t.shmRingCells)
         t.eagerLimitBytes = max(0, t.eagerLimitBytes)
+        t.singleCopyMinBytes = max(0, t.singleCopyMinBytes)
         t.pipelineChunkBytes = max(64, min(t.pipelineChunkBytes, t.shmCellBytes - 64))
         return t
     }

@@ -372,7 +372,12 @@ extension Runtime {
             sendControl(.finish, to: p, senderRequest: senderRequest)
             return
         }
-        if singleCopy && address != 0, let node {
+        // Single copy for very large messages, and always for the traffic of nonblocking
+        // collectives (their shadow context, id*4+3): the receiver then completes the transfer
+        // by itself while the sender computes. Otherwise the pipelined copy through the rings,
+        // which moves data faster where page pinning is slow (FERRY_SINGLE_COPY_MIN).
+        let background = requests.slots[Int(i)].context & 3 == 3
+        if singleCopy && address != 0 && (total >= tunables.singleCopyMinBytes || background), let node {
             let pid = node.pid(ofPeer: Int(p))
             if singleCopyRead(i, pid: pid, address: address, bytes: n) {
                 requests.slots[Int(i)].progressBytes = total

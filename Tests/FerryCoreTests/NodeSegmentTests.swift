@@ -114,7 +114,7 @@ private func shmEntries(containing s: String) -> [String] {
 
     @Test("every tunable is documented")
     func documented() {
-        #expect(Tunables.descriptions.count == 8)
+        #expect(Tunables.descriptions.count == 9)
         #expect(Tunables.descriptions.allSatisfy { $0.variable.hasPrefix("FERRY_") && !$0.meaning.isEmpty })
     }
 }

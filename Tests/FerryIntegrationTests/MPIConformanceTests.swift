@@ -46,6 +46,21 @@ struct MPIConformanceTests {
     }
 }
 
+@Suite("Rendezvous paths")
+struct RendezvousPathTests {
+    /// Single copy is used only from FERRY_SINGLE_COPY_MIN (64 MiB) by default: the sizes case
+    /// (0 B to 256 MiB, values checked) again with single copy for every rendezvous message,
+    /// and with the pipelined copy for all of them.
+    @Test("sizes with single copy everywhere and nowhere", .timeLimit(.minutes(3)),
+          arguments: [["FERRY_SINGLE_COPY_MIN": "0"], ["FERRY_SINGLE_COPY": "0"]])
+    func sizes(_ environment: [String: String]) throws {
+        if let missing = Harness.missingBinaries { Issue.record(Comment(rawValue: missing)); return }
+        let o = try Harness.run("sizes", ranks: 2, environment: environment)
+        #expect(o.status == 0 && !o.timedOut, "\(environment): \(o.summary)")
+        #expect(o.stdout.split(separator: "\n").contains("sizes: OK"), "\(environment): \(o.summary)")
+    }
+}
+
 @Suite("Launcher teardown")
 struct TeardownTests {
     /// A rank killed by SIGKILL while the others block in a receive: the launcher ends the
