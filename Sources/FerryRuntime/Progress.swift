@@ -69,8 +69,11 @@ extension Runtime {
         markBusy(dest)
         sendQueues[Int(dest)].append(item)
         _ = push(dest)
-        if sendQueues[Int(dest)].isEmpty, let i = busyDestinations.firstIndex(of: dest) {
-            busyDestinations.remove(at: i)
+        if sendQueues[Int(dest)].isEmpty {
+            // A plain loop: the generic firstIndex(of:) may allocate when not specialized.
+            var i = busyDestinations.count - 1
+            while i >= 0 && busyDestinations[i] != dest { i -= 1 }
+            if i >= 0 { busyDestinations.remove(at: i) }
         }
     }
 

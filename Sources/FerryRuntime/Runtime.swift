@@ -117,6 +117,13 @@ public final class Runtime: @unchecked Sendable {
         bounce = .allocate(byteCount: bounceBytes, alignment: 64)
         inflight = Array(repeating: .none, count: worldSize)
         sendQueues = Array(repeating: SendQueue(), count: worldSize)
+        // Room reserved up front, so that steady traffic never grows a queue (no allocation on
+        // the message path once running: bench/pingpong_allocs counts them).
+        for d in 0..<worldSize { sendQueues[d].items.reserveCapacity(16) }
+        posted.reserveCapacity(256)
+        unexpectedOrder.reserveCapacity(256)
+        unexpected.reserveCapacity(256)
+        busyDestinations.reserveCapacity(max(worldSize, 16))
         contextMask = Array(repeating: ~0, count: 64)   // 4096 context ids
         contextMask[0] &= ~0b11                          // 0: world, 1: self
         var host = [CChar](repeating: 0, count: 256)
