@@ -130,6 +130,20 @@ public func PMPI_Ibsend(_ buf: UnsafeRawPointer?, _ count: Int32, _ datatype: In
 private func nonblockingSend(_ buf: UnsafeRawPointer?, _ count: Int32, _ datatype: Int32, _ dest: Int32,
                              _ tag: Int32, _ comm: Int32, _ request: UnsafeMutablePointer<Int32>?,
                              _ mode: SendMode, _ fn: StaticString) -> Int32 {
+    if let rtRef = Runtime.sharedRef, let request {
+        let done = rtRef._withUnsafeGuaranteedRef { rt -> Bool in
+            guard let cRef = borrowComm(comm, rt), let tRef = borrowType(datatype) else { return false }
+            return cRef._withUnsafeGuaranteedRef { c in tRef._withUnsafeGuaranteedRef { t in
+                var r = RequestID(index: -1, generation: 0)
+                guard rt.isend(buf, count: Int(count), datatype: t, dest: dest, tag: tag, comm: c, mode: mode,
+                               request: &r) == 0
+                else { discardFailedRequest(r, rt); return false }
+                request.pointee = encodeRequest(r, owner: c)
+                return true
+            } }
+        }
+        if done { return 0 }
+    }
     guard let rt = runtime(fn) else { return notInitialized }
     let c = decodeComm(comm, rt)
     guard let request else { return fail(ErrorClass.arg.rawValue, rt, c, fn) }
@@ -147,6 +161,20 @@ private func nonblockingSend(_ buf: UnsafeRawPointer?, _ count: Int32, _ datatyp
 @_cdecl("PMPI_Irecv")
 public func PMPI_Irecv(_ buf: UnsafeMutableRawPointer?, _ count: Int32, _ datatype: Int32, _ source: Int32,
                        _ tag: Int32, _ comm: Int32, _ request: UnsafeMutablePointer<Int32>?) -> Int32 {
+    // The common case without reference counting: valid arguments on a live communicator.
+    if let rtRef = Runtime.sharedRef, let request {
+        let done = rtRef._withUnsafeGuaranteedRef { rt -> Bool in
+            guard let cRef = borrowComm(comm, rt), let tRef = borrowType(datatype) else { return false }
+            return cRef._withUnsafeGuaranteedRef { c in tRef._withUnsafeGuaranteedRef { t in
+                var r = RequestID(index: -1, generation: 0)
+                guard rt.irecv(buf, count: Int(count), datatype: t, source: source, tag: tag, comm: c, request: &r) == 0
+                else { if r.index >= 0 { discardFailedRequest(r, rt) }; return false }
+                request.pointee = encodeRequest(r, owner: c)
+                return true
+            } }
+        }
+        if done { return 0 }
+    }
     guard let rt = runtime("MPI_Irecv") else { return notInitialized }
     let c = decodeComm(comm, rt)
     guard let request else { return fail(ErrorClass.arg.rawValue, rt, c, "MPI_Irecv") }
