@@ -37,9 +37,12 @@ struct BufferPool {
     private var buckets: [ContiguousArray<UnsafeMutableRawPointer>]
 
     init() {
-        buckets = (BufferPool.minShift...BufferPool.maxShift).map { _ in
+        buckets = (BufferPool.minShift...BufferPool.maxShift).map { shift in
             var b = ContiguousArray<UnsafeMutableRawPointer>()
             b.reserveCapacity(BufferPool.keep)
+            // One buffer of each size up to 16 KiB from the start (32 KiB in all): the first
+            // unexpected message of a size does not allocate either.
+            if shift <= 14 { b.append(.allocate(byteCount: 1 << shift, alignment: 16)) }
             return b
         }
     }
