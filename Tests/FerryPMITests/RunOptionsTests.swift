@@ -246,3 +246,40 @@ import FerryPMI
         #expect(RunCommand.launcherPath()?.hasPrefix("/") == true)
     }
 }
+
+@Suite("ferry run placement")
+struct PlacementTests {
+    private func options(_ args: [String]) -> RunOptions? {
+        if case .run(let o) = RunOptions.parse(args + ["prog"]) { return o }
+        return nil
+    }
+
+    @Test func bindToAndCpuSetParse() {
+        #expect(options(["--bind-to", "core"])?.bindToCore == true)
+        #expect(options(["-bind-to", "none"])?.bindToCore == false)
+        #expect(options([])?.bindToCore == nil)
+        #expect(options(["--cpu-set", "0,2,4"])?.cpuSet == [0, 2, 4])
+        #expect(RunOptions.parse(["--bind-to", "socket", "p"]) == .error("--bind-to: 'socket' is not core or none"))
+        #expect(RunOptions.parse(["--cpu-set", "0,x", "p"]) == .error("--cpu-set: '0,x' is not a list of CPU numbers"))
+    }
+
+    /// Rank i gets the i-th allowed CPU when the ranks fit, nothing otherwise (or with
+    /// --bind-to none); --bind-to core binds round robin even when oversubscribed. The choice
+    /// reaches the rank as FERRY_BIND_CPU (the runtime binds itself in MPI_Init).
+    @Test func placementFollowsThePolicy() throws {
+        var o = try #require(options(["-n", "1"]))
+        let cpus = try #require(JobSupervisor.placement(o), "one rank always fits")
+        #expect(!cpus.isEmpty)
+        o.rankCount = cpus.count + 1
+        #expect(JobSupervisor.placement(o) == nil, "more ranks than CPUs: unbound by default")
+        o.bindToCore = true
+        #expect(JobSupervisor.placement(o) == cpus)
+        o.rankCount = 1
+        o.bindToCore = false
+        #expect(JobSupervisor.placement(o) == nil)
+        let env = JobSupervisor.environment(base: ["FERRY_BIND_CPU=9"], options: o, jobID: "j", rank: 0, cpu: 3)
+        #expect(env.filter { $0.hasPrefix("FERRY_BIND_CPU=") } == ["FERRY_BIND_CPU=3"])
+        let unbound = JobSupervisor.environment(base: ["FERRY_BIND_CPU=9"], options: o, jobID: "j", rank: 0)
+        #expect(!unbound.contains { $0.hasPrefix("FERRY_BIND_CPU=") }, "an inherited binding is never passed on")
+    }
+}
