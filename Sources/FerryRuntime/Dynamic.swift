@@ -440,7 +440,7 @@ extension Runtime {
             catch { try refuse(error) }
         }
         let record = (["ok", "\(chosen)", segmentName, "\(comm.size)", "\(c)"] + members).joined(separator: "\n")
-        do { try sendFrame(fd, Array(("ferry-accept 1\n" + record).utf8)) } catch { mapping?.mapped(users: 1 << 30); throw error }
+        do { try sendFrame(fd, Array(("ferry-accept 1\n" + record).utf8)) } catch { mapping?.discard(); throw error }
         let mine = (["ok", "\(chosen)", segmentName, "\(comm.size)", "\(c)"] + remote).joined(separator: "\n")
         return (Array(mine.utf8), mapping)
     }

@@ -302,6 +302,9 @@ public final class LinkMapping {
                          : try SharedSegment.open(name: name, byteCount: bytes, timeoutSeconds: 10)
     }
 
+    /// Removes the name now (the connection failed before anyone else mapped it).
+    public func discard() { segment.unlink() }
+
     /// Counts this process as mapped; the last of `users` removes the name.
     public func mapped(users: Int) {
         let mapped = ferry_fetch_add_u32((segment.base + 8).assumingMemoryBound(to: UInt32.self), 1) + 1
