@@ -6,6 +6,7 @@ import FerryCore
 import FerryDatatype
 import FerryReduce
 import FerryCollectives
+import FerryShm
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -188,15 +189,14 @@ extension Runtime {
         if rc == 0 { rc = checkRoot(root, comm!) }
         if rc != 0 { return rc }
         let t = datatype!, bytes = count * t.size
-        if bytes > 0 && bytes <= Runtime.slotBytes, let node = nodeArea(comm!) {
-            nodeBcast(node, bytes: bytes, root: Int(root), write: { s in
-                if t.isContiguous { copyInline(s, readAddress(buf, t.trueLowerBound)!, bytes) }
-                else { t.pack(from: buf, count: count, packedOffset: 0, into: s, bytes: bytes) }
-            }, read: { s in
-                if t.isContiguous { copyInline(byteAddress(buf, t.trueLowerBound)!, s, bytes) }
-                else { t.unpack(from: s, bytes: bytes, into: buf, count: count, packedOffset: 0) }
-            })
-            return 0
+        if bytes > 0 && comm!.size > 1 && bytes <= min(tunables.eagerLimitBytes, tunables.shmCellBytes - cellHeaderBytes) {
+            // One cell per hop: decided on the byte count alone, which every rank passes alike.
+            if t.isContiguous { return cellBcast(byteAddress(buf, t.trueLowerBound)!, bytes: bytes, root: Int(root), comm: comm!) }
+            let s = Scratch(bytes)
+            if comm!.rank == root { t.pack(from: buf, count: count, packedOffset: 0, into: s.base, bytes: bytes) }
+            rc = cellBcast(s.base, bytes: bytes, root: Int(root), comm: comm!)
+            if comm!.rank != root { t.unpack(from: s.base, bytes: bytes, into: buf, count: count, packedOffset: 0) }
+            return rc
         }
         if t.isContiguous || bytes == 0 {
             return Collectives.bcast(CommTransport(self, comm!), buffer: byteAddress(buf, t.trueLowerBound), bytes: bytes, root: Int(root))

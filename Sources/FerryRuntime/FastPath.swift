@@ -13,6 +13,7 @@
 import FerryCore
 import FerryShm
 import FerryDatatype
+import FerryCollectives
 import CFerryShims
 #if canImport(Glibc)
 import Glibc
@@ -24,29 +25,13 @@ extension Runtime {
     public func sendFast(_ buffer: UnsafeRawPointer?, count: Int, datatype: Datatype, dest: Int32, tag: Int32,
                          comm: Communicator) -> Int32? {
         // Non-optional (guaranteed) parameters and no local copies: no reference counting here.
-        guard let ref = nodeRef, !locking else { return nil }
+        guard !locking else { return nil }
         let rc = checkSend(buffer, count, datatype, dest, tag, comm)
         if rc != 0 { return rc }
         guard dest != MPIConstant.procNull, datatype.isContiguous else { return nil }
-        let bytes = count &* datatype.size
-        let peer = comm.worldRank(ofPeer: dest)
-        if peer == worldRank || !sendQueues[Int(peer)].isEmpty || bytes > tunables.eagerLimitBytes { return nil }
-        return ref._withUnsafeGuaranteedRef { node -> Int32? in
-            guard bytes <= node.layout.payloadBytesPerCell, let h = node.reserve(to: Int(peer)) else { return nil }
-            h.pointee.kind = CellKind.eager.rawValue
-            h.pointee.flags = 0
-            h.pointee.context = comm.pointToPointContext
-            h.pointee.source = comm.rank
-            h.pointee.tag = tag
-            h.pointee.length = UInt32(truncatingIfNeeded: bytes)
-            h.pointee.total = UInt64(bytes)
-            h.pointee.senderRequest = 0
-            if bytes > 0 {
-                copyInline(UnsafeMutableRawPointer(h) + cellHeaderBytes, byteAddress(buffer, datatype.trueLowerBound)!, bytes)
-            }
-            node.publish(to: Int(peer), h)
-            return 0
-        }
+        return writeEagerCell(readAddress(buffer, datatype.trueLowerBound), bytes: count &* datatype.size,
+                              peer: comm.worldRank(ofPeer: dest), context: comm.pointToPointContext,
+                              source: comm.rank, tag: tag) ? 0 : nil
     }
 
     /// `MPI_Recv` of a small message from one source, or nil (take the general path). On
@@ -54,16 +39,52 @@ extension Runtime {
     @inline(__always)
     public func receiveFast(_ buffer: UnsafeMutableRawPointer?, count: Int, datatype: Datatype, source: Int32,
                             tag: Int32, comm: Communicator, status: inout Status) -> Int32? {
-        guard let ref = nodeRef, !locking, !oversubscribed else { return nil }
+        guard !locking, !oversubscribed else { return nil }
         let rc = checkReceive(UnsafeRawPointer(buffer), count, datatype, source, tag, comm)
         if rc != 0 { return rc }
-        guard source >= 0, datatype.isContiguous, posted.isEmpty, unexpectedOrder.isEmpty,
+        guard source >= 0, datatype.isContiguous else { return nil }
+        guard let (n, t) = readEagerCell(byteAddress(UnsafeRawPointer(buffer), datatype.trueLowerBound),
+                                         capacity: count &* datatype.size, peer: comm.worldRank(ofPeer: source),
+                                         context: comm.pointToPointContext, source: source, tag: tag) else { return nil }
+        status = Status(source: source, tag: t, error: 0, byteCount: n)
+        return 0
+    }
+
+    /// Writes a whole message as one eager cell towards world rank `peer`, if nothing is queued
+    /// for that peer (per-peer order), the message fits one cell and a cell is free. False: the
+    /// caller takes the general path. Caller does not hold the lock (and `locking` is off).
+    @inline(__always)
+    func writeEagerCell(_ data: UnsafeRawPointer?, bytes: Int, peer: Int32, context: UInt32, source: Int32,
+                        tag: Int32) -> Bool {
+        guard let ref = nodeRef, peer != worldRank, sendQueues[Int(peer)].isEmpty,
+              bytes <= tunables.eagerLimitBytes else { return false }
+        return ref._withUnsafeGuaranteedRef { node -> Bool in
+            guard bytes <= node.layout.payloadBytesPerCell, let h = node.reserve(to: Int(peer)) else { return false }
+            h.pointee.kind = CellKind.eager.rawValue
+            h.pointee.flags = 0
+            h.pointee.context = context
+            h.pointee.source = source
+            h.pointee.tag = tag
+            h.pointee.length = UInt32(truncatingIfNeeded: bytes)
+            h.pointee.total = UInt64(bytes)
+            h.pointee.senderRequest = 0
+            if bytes > 0 { copyInline(UnsafeMutableRawPointer(h) + cellHeaderBytes, data!, bytes) }
+            node.publish(to: Int(peer), h)
+            return true
+        }
+    }
+
+    /// Waits (spinning a while) for a single-cell eager message from world rank `peer` with this
+    /// envelope at the head of its ring, and copies it to `destination`. Nil, with nothing
+    /// consumed, when this process has receives posted, unexpected messages, queued sends or
+    /// background workers, when the head cell is anything else, or after a few thousand polls:
+    /// the caller then takes the general path. Returns the byte count and the tag.
+    @inline(__always)
+    func readEagerCell(_ destination: UnsafeMutableRawPointer?, capacity: Int, peer: Int32, context: UInt32,
+                       source: Int32, tag: Int32) -> (Int, Int32)? {
+        guard let ref = nodeRef, peer != worldRank, posted.isEmpty, unexpectedOrder.isEmpty,
               busyDestinations.isEmpty, ferry_load_relaxed_u32(backgroundWorkers) == 0 else { return nil }
-        let peer = comm.worldRank(ofPeer: source)
-        if peer == worldRank { return nil }
-        let capacity = count &* datatype.size
-        let context = comm.pointToPointContext
-        return ref._withUnsafeGuaranteedRef { node -> Int32? in
+        return ref._withUnsafeGuaranteedRef { node -> (Int, Int32)? in
             // Spin on this one ring for a while; a longer wait goes to the general path.
             var polls = 0
             while true {
@@ -72,19 +93,52 @@ extension Runtime {
                     guard h.pointee.kind == CellKind.eager.rawValue, h.pointee.flags == 0,
                           h.pointee.total == UInt64(n), h.pointee.context == context, h.pointee.source == source,
                           tag == MPIConstant.anyTag || h.pointee.tag == tag, n <= capacity else { return nil }
-                    if n > 0 {
-                        copyInline(byteAddress(UnsafeRawPointer(buffer), datatype.trueLowerBound)!,
-                                  UnsafeRawPointer(h) + cellHeaderBytes, n)
-                    }
-                    status = Status(source: source, tag: h.pointee.tag, error: 0, byteCount: n)
+                    if n > 0 { copyInline(destination!, UnsafeRawPointer(h) + cellHeaderBytes, n) }
+                    let t = h.pointee.tag
                     node.release(from: Int(peer), h)
-                    return 0
+                    return (n, t)
                 }
                 polls &+= 1
                 if polls == 4096 { return nil }
                 ferry_cpu_relax()
             }
         }
+    }
+
+    /// Broadcast of `bytes` (at most one cell) packed bytes over a binomial tree, each hop one
+    /// eager cell written and read directly when the path is clear (the root returns as soon as
+    /// its cells are written, as an eager send would), the general path otherwise. Same tree,
+    /// context and tag as FerryCollectives' binomial broadcast, so either side may take either path.
+    func cellBcast(_ buffer: UnsafeMutableRawPointer, bytes: Int, root: Int, comm: Communicator) -> Int32 {
+        let n = comm.size, vr = (Int(comm.rank) - root + n) % n
+        let context = comm.collectiveContext, tag = CollectiveTag.bcast
+        let byte = Datatype.predefined(.byte)
+        @inline(__always) func real(_ v: Int) -> Int32 { Int32((v + root) % n) }
+        var span = 1
+        if vr == 0 { while span < n { span <<= 1 } } else { span = vr & -vr }
+        if vr != 0 {
+            let parent = real(vr - span)
+            if locking || readEagerCell(buffer, capacity: bytes, peer: comm.worldRank(ofPeer: parent), context: context,
+                                        source: parent, tag: tag) == nil {
+                let r = irecvInternal(buffer, count: bytes, datatype: byte, source: parent, tag: tag, comm: comm, context: context)
+                let rc = waitInternal(r).error
+                if rc != 0 { return rc }
+            }
+        }
+        var m = span >> 1
+        while m > 0 {
+            if vr + m < n {
+                let child = real(vr + m)
+                if locking || !writeEagerCell(buffer, bytes: bytes, peer: comm.worldRank(ofPeer: child), context: context,
+                                              source: comm.rank, tag: tag) {
+                    let r = isendInternal(buffer, count: bytes, datatype: byte, dest: child, tag: tag, comm: comm, context: context)
+                    let rc = waitInternal(r).error
+                    if rc != 0 { return rc }
+                }
+            }
+            m >>= 1
+        }
+        return 0
     }
 }
 

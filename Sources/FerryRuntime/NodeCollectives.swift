@@ -1,4 +1,5 @@
-// Collectives of MPI_COMM_WORLD through shared memory, for small data. Each rank has two
+// Collectives of MPI_COMM_WORLD through shared memory, for small data (barrier, allreduce,
+// allgather, alltoall; a small bcast goes cell by cell down a tree, FastPath.swift). Each rank has two
 // 64-byte mailboxes (alternate calls use alternate ones) holding an arrival word and up to
 // 56 bytes of data, and two slots of 8 KiB for more. A call writes its contribution, then
 // stores its arrival word (release); it is complete for a rank when it has seen every other
@@ -106,15 +107,6 @@ extension Runtime {
     /// MPI_Barrier on the world.
     func nodeBarrier(_ node: NodeSegment) {
         arrive(node)
-    }
-
-    /// MPI_Bcast of `bytes` (≤ slot) packed bytes: the root writes them, the others read them.
-    func nodeBcast(_ node: NodeSegment, bytes: Int, root: Int, write: (UnsafeMutableRawPointer) -> Void,
-                   read: (UnsafeRawPointer) -> Void) {
-        let b = buffer(node, root, Int(nodeGeneration & 1), bytes)
-        if Int(worldRank) == root { write(b) }
-        arrive(node)
-        if Int(worldRank) != root { read(UnsafeRawPointer(b)) }
     }
 
     /// MPI_Allreduce of `count` elements (`bytes` ≤ slot); `input` nil means in place.
