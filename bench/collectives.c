@@ -98,10 +98,8 @@ static double batch(long n, void *p) {
 }
 
 int main(int argc, char **argv) {
-    MPI_Init(&argc, &argv);
     int rank, nranks;
-    MPI_Comm_rank(MPI_COMM_WORLD, &rank);
-    MPI_Comm_size(MPI_COMM_WORLD, &nranks);
+    bench_start(&argc, &argv, "collectives", 1, &rank, &nranks);
     bench_options o;
     bench_parse(argc, argv, &o, 8, MIB, "all");
     if (o.min_size < 8) o.min_size = 8;

@@ -49,6 +49,17 @@ static void bench_usage(const char *prog) {
             prog);
 }
 
+/* MPI_Init, this rank and the rank count; aborts with a message when fewer than `min_ranks`. */
+static void bench_start(int *argc, char ***argv, const char *name, int min_ranks, int *rank, int *nranks) {
+    MPI_Init(argc, argv);
+    MPI_Comm_rank(MPI_COMM_WORLD, rank);
+    MPI_Comm_size(MPI_COMM_WORLD, nranks);
+    if (*nranks < min_ranks) {
+        if (*rank == 0) fprintf(stderr, "%s: needs at least %d ranks\n", name, min_ranks);
+        MPI_Abort(MPI_COMM_WORLD, 2);
+    }
+}
+
 static inline void bench_parse(int argc, char **argv, bench_options *o, long min_size,
                                long max_size, const char *ops) {
     o->batch_seconds = 0.02;

@@ -39,16 +39,10 @@ static double pingpong(long n, void *p) {
 }
 
 int main(int argc, char **argv) {
-    MPI_Init(&argc, &argv);
     int rank, nranks;
-    MPI_Comm_rank(MPI_COMM_WORLD, &rank);
-    MPI_Comm_size(MPI_COMM_WORLD, &nranks);
+    bench_start(&argc, &argv, "latency", 2, &rank, &nranks);
     bench_options o;
     bench_parse(argc, argv, &o, 0, 4 * MIB, "all");
-    if (nranks < 2) {
-        if (rank == 0) fprintf(stderr, "latency: needs at least 2 ranks\n");
-        MPI_Abort(MPI_COMM_WORLD, 2);
-    }
     ctx_t c = {.rank = rank, .peer = 1 - rank, .active = rank < 2};
     c.sbuf = bench_alloc((size_t)o.max_size);
     c.rbuf = bench_alloc((size_t)o.max_size);

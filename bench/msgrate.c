@@ -4,16 +4,10 @@
 #include "window.h"
 
 int main(int argc, char **argv) {
-    MPI_Init(&argc, &argv);
     int rank, nranks;
-    MPI_Comm_rank(MPI_COMM_WORLD, &rank);
-    MPI_Comm_size(MPI_COMM_WORLD, &nranks);
+    bench_start(&argc, &argv, "msgrate", 2, &rank, &nranks);
     bench_options o;
     bench_parse(argc, argv, &o, 8, 8, "uni");
-    if (nranks < 2) {
-        if (rank == 0) fprintf(stderr, "msgrate: needs at least 2 ranks\n");
-        MPI_Abort(MPI_COMM_WORLD, 2);
-    }
     double *values = calloc((size_t)o.batches, sizeof(double));
     window_t w;
     window_init(&w, rank, o.max_size, 0);

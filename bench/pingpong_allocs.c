@@ -8,10 +8,8 @@
 #include "common.h"
 
 int main(int argc, char **argv) {
-    MPI_Init(&argc, &argv);
     int rank, nranks;
-    MPI_Comm_rank(MPI_COMM_WORLD, &rank);
-    MPI_Comm_size(MPI_COMM_WORLD, &nranks);
+    bench_start(&argc, &argv, "pingpong_allocs", 1, &rank, &nranks);
     bench_options o;
     bench_parse(argc, argv, &o, 8, 8, "blocking");
     long size = o.min_size, messages = o.count > 0 ? o.count : 1000000;
