@@ -57,18 +57,12 @@ public func PMPI_Bcast(_ buffer: UnsafeMutableRawPointer?, _ count: Int32, _ dat
     // The common case without reference counting (successful call on a live communicator).
     // A collective may not be retried once started: the borrowed attempt's result is final
     // (nil only when the handles are not valid, which the general path then reports).
-    if let rtRef = Runtime.sharedRef {
-        let result = rtRef._withUnsafeGuaranteedRef { rt -> Int32? in
-            guard let cRef = borrowComm(comm, rt), let tRef = borrowType(datatype) else { return nil }
-            return cRef._withUnsafeGuaranteedRef { c in tRef._withUnsafeGuaranteedRef { t in
-                c.isFreed ? nil : rt.bcast(buffer, count: Int(count), datatype: t, root: root, comm: c)
-            } }
-        }
-        if let result {
-            if result == 0 { return 0 }
-            let rt = Runtime.shared!
-            return fail(result, rt, decodeComm(comm, rt), "MPI_Bcast")
-        }
+    if let result = withBorrowed(comm, datatype, { rt, c, t in
+        c.isFreed ? nil : rt.bcast(buffer, count: Int(count), datatype: t, root: root, comm: c)
+    }) {
+        if result == 0 { return 0 }
+        let rt = Runtime.shared!
+        return fail(result, rt, decodeComm(comm, rt), "MPI_Bcast")
     }
     guard let rt = runtime("MPI_Bcast") else { return notInitialized }
     let (c, e) = collectiveComm(comm, rt, "MPI_Bcast")

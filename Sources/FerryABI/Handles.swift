@@ -238,6 +238,19 @@ func borrowComm(_ h: Int32, _ rt: Runtime) -> Unmanaged<Communicator>? {
     return ABI.comms.borrow(h)
 }
 
+/// Runs `body` with the runtime, the communicator and the datatype of these handles borrowed
+/// (no reference counting: the path of every small message). Nil when MPI is not running or a
+/// handle is not valid (the caller's general path then reports it).
+@inline(__always)
+func withBorrowed<R>(_ comm: Int32, _ datatype: Int32,
+                     _ body: (Runtime, Communicator, Datatype) -> R?) -> R? {
+    guard let rtRef = Runtime.sharedRef else { return nil }
+    return rtRef._withUnsafeGuaranteedRef { rt -> R? in
+        guard let cRef = borrowComm(comm, rt), let tRef = borrowType(datatype) else { return nil }
+        return cRef._withUnsafeGuaranteedRef { c in tRef._withUnsafeGuaranteedRef { t in body(rt, c, t) } }
+    }
+}
+
 /// The datatype of a handle, borrowed (no retain).
 @inline(__always)
 func borrowType(_ h: Int32) -> Unmanaged<Datatype>? {

@@ -15,16 +15,10 @@ import Glibc
 @_cdecl("PMPI_Send")
 public func PMPI_Send(_ buf: UnsafeRawPointer?, _ count: Int32, _ datatype: Int32, _ dest: Int32, _ tag: Int32,
                       _ comm: Int32) -> Int32 {
-    // Everything borrowed (no reference counting): this is the path of every small message.
-    if let rtRef = Runtime.sharedRef {
-        let done = rtRef._withUnsafeGuaranteedRef { rt -> Bool in
-            guard let cRef = borrowComm(comm, rt), let tRef = borrowType(datatype) else { return false }
-            return cRef._withUnsafeGuaranteedRef { c in tRef._withUnsafeGuaranteedRef { t in
-                rt.sendFast(buf, count: Int(count), datatype: t, dest: dest, tag: tag, comm: c) == 0
-            } }
-        }
-        if done { return 0 }
+    let sent = withBorrowed(comm, datatype) { rt, c, t in
+        rt.sendFast(buf, count: Int(count), datatype: t, dest: dest, tag: tag, comm: c) == 0 ? true : nil
     }
+    if sent != nil { return 0 }
     return blockingSend(buf, count, datatype, dest, tag, comm, .standard, "MPI_Send")
 }
 
@@ -76,16 +70,11 @@ func discardFailedRequest(_ r: RequestID, _ rt: Runtime) {
 @_cdecl("PMPI_Recv")
 public func PMPI_Recv(_ buf: UnsafeMutableRawPointer?, _ count: Int32, _ datatype: Int32, _ source: Int32,
                       _ tag: Int32, _ comm: Int32, _ status: UnsafeMutableRawPointer?) -> Int32 {
-    if let rtRef = Runtime.sharedRef {
-        var fast = Status()
-        let done = rtRef._withUnsafeGuaranteedRef { rt -> Bool in
-            guard let cRef = borrowComm(comm, rt), let tRef = borrowType(datatype) else { return false }
-            return cRef._withUnsafeGuaranteedRef { c in tRef._withUnsafeGuaranteedRef { t in
-                rt.receiveFast(buf, count: Int(count), datatype: t, source: source, tag: tag, comm: c, status: &fast) == 0
-            } }
-        }
-        if done { store(fast, status); return 0 }
+    var fast = Status()
+    let received = withBorrowed(comm, datatype) { rt, c, t in
+        rt.receiveFast(buf, count: Int(count), datatype: t, source: source, tag: tag, comm: c, status: &fast) == 0 ? true : nil
     }
+    if received != nil { store(fast, status); return 0 }
     guard let rt = runtime("MPI_Recv") else { return notInitialized }
     let c = decodeComm(comm, rt)
     var r = RequestID(index: -1, generation: 0)
@@ -130,20 +119,13 @@ public func PMPI_Ibsend(_ buf: UnsafeRawPointer?, _ count: Int32, _ datatype: In
 private func nonblockingSend(_ buf: UnsafeRawPointer?, _ count: Int32, _ datatype: Int32, _ dest: Int32,
                              _ tag: Int32, _ comm: Int32, _ request: UnsafeMutablePointer<Int32>?,
                              _ mode: SendMode, _ fn: StaticString) -> Int32 {
-    if let rtRef = Runtime.sharedRef, let request {
-        let done = rtRef._withUnsafeGuaranteedRef { rt -> Bool in
-            guard let cRef = borrowComm(comm, rt), let tRef = borrowType(datatype) else { return false }
-            return cRef._withUnsafeGuaranteedRef { c in tRef._withUnsafeGuaranteedRef { t in
-                var r = RequestID(index: -1, generation: 0)
-                guard rt.isend(buf, count: Int(count), datatype: t, dest: dest, tag: tag, comm: c, mode: mode,
-                               request: &r) == 0
-                else { discardFailedRequest(r, rt); return false }
-                request.pointee = encodeRequest(r, owner: c)
-                return true
-            } }
-        }
-        if done { return 0 }
-    }
+    if let request, withBorrowed(comm, datatype, { rt, c, t -> Bool? in
+        var r = RequestID(index: -1, generation: 0)
+        guard rt.isend(buf, count: Int(count), datatype: t, dest: dest, tag: tag, comm: c, mode: mode, request: &r) == 0
+        else { discardFailedRequest(r, rt); return nil }
+        request.pointee = encodeRequest(r, owner: c)
+        return true
+    }) != nil { return 0 }
     guard let rt = runtime(fn) else { return notInitialized }
     let c = decodeComm(comm, rt)
     guard let request else { return fail(ErrorClass.arg.rawValue, rt, c, fn) }
@@ -162,19 +144,13 @@ private func nonblockingSend(_ buf: UnsafeRawPointer?, _ count: Int32, _ datatyp
 public func PMPI_Irecv(_ buf: UnsafeMutableRawPointer?, _ count: Int32, _ datatype: Int32, _ source: Int32,
                        _ tag: Int32, _ comm: Int32, _ request: UnsafeMutablePointer<Int32>?) -> Int32 {
     // The common case without reference counting: valid arguments on a live communicator.
-    if let rtRef = Runtime.sharedRef, let request {
-        let done = rtRef._withUnsafeGuaranteedRef { rt -> Bool in
-            guard let cRef = borrowComm(comm, rt), let tRef = borrowType(datatype) else { return false }
-            return cRef._withUnsafeGuaranteedRef { c in tRef._withUnsafeGuaranteedRef { t in
-                var r = RequestID(index: -1, generation: 0)
-                guard rt.irecv(buf, count: Int(count), datatype: t, source: source, tag: tag, comm: c, request: &r) == 0
-                else { if r.index >= 0 { discardFailedRequest(r, rt) }; return false }
-                request.pointee = encodeRequest(r, owner: c)
-                return true
-            } }
-        }
-        if done { return 0 }
-    }
+    if let request, withBorrowed(comm, datatype, { rt, c, t -> Bool? in
+        var r = RequestID(index: -1, generation: 0)
+        guard rt.irecv(buf, count: Int(count), datatype: t, source: source, tag: tag, comm: c, request: &r) == 0
+        else { discardFailedRequest(r, rt); return nil }
+        request.pointee = encodeRequest(r, owner: c)
+        return true
+    }) != nil { return 0 }
     guard let rt = runtime("MPI_Irecv") else { return notInitialized }
     let c = decodeComm(comm, rt)
     guard let request else { return fail(ErrorClass.arg.rawValue, rt, c, "MPI_Irecv") }

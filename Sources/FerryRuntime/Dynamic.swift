@@ -391,7 +391,7 @@ extension Runtime {
     /// context id and creates the link segment. Returns the record to broadcast.
     private func handshake(_ fd: Int32, comm: Communicator, mask: [UInt64],
                            accepting: Bool) throws(MPIError) -> ([UInt8], LinkMapping?) {
-        let layout = NodeLayout(localSize: 1, cellBytes: tunables.shmCellBytes, ringCells: tunables.shmRingCells)
+        let layout = linkLayout
         var members: [String] = []
         lock()
         for g in comm.group.worldRanks {
@@ -451,13 +451,11 @@ extension Runtime {
                         accepting: Bool, myIndex: Int, remote: [(String, Int32)]) throws(MPIError) -> [Int32] {
         var mapping = created
         if mapping == nil && segment != "-" {
-            let layout = NodeLayout(localSize: 1, cellBytes: tunables.shmCellBytes, ringCells: tunables.shmRingCells)
-            mapping = try LinkMapping(name: segment, acceptors: a, connectors: c, layout: layout, create: false)
+            mapping = try LinkMapping(name: segment, acceptors: a, connectors: c, layout: linkLayout, create: false)
         }
         lock(); defer { unlock() }
         if node == nil {
-            let layout = NodeLayout(localSize: 1, cellBytes: tunables.shmCellBytes, ringCells: tunables.shmRingCells)
-            node = try NodeSegment(jobID: jobID, localRank: 0, layout: layout, standalone: true)
+            node = try NodeSegment(jobID: jobID, localRank: 0, layout: linkLayout, standalone: true)
             node!.sleepersPossible = oversubscribed
         }
         let node = self.node!
@@ -481,6 +479,11 @@ extension Runtime {
         }
         if tunables.busyPoll == 0 && node.peerCount > cores { oversubscribed = true; node.sleepersPossible = true }
         return gpids
+    }
+
+    /// Ring geometry of this process's rings (link segments and a lone rank's own segment).
+    private var linkLayout: NodeLayout {
+        NodeLayout(localSize: 1, cellBytes: tunables.shmCellBytes, ringCells: tunables.shmRingCells)
     }
 
     // MARK: sockets

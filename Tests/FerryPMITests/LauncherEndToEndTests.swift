@@ -172,18 +172,7 @@ import Testing
         for sub in ["dirA", "dirB"] {
             try FileManager.default.createDirectory(at: root.appendingPathComponent(sub), withIntermediateDirectories: true)
         }
-        let python = #"""
-        import os, socket, sys
-        sock = socket.socket(fileno=int(os.environ["PMI_FD"]))
-        def pmi(line):
-            sock.sendall((line + "\n").encode())
-            buf = b""
-            while not buf.endswith(b"\n"):
-                c = sock.recv(1)
-                if not c:
-                    sys.exit("PMI connection closed")
-                buf += c
-            return dict(w.split("=", 1) for w in buf.decode().split())
+        let python = H.pmiPrelude + "\n" + #"""
         assert pmi("cmd=init pmi_version=1 pmi_subversion=1")["rc"] == "0"
         appnum = pmi("cmd=get_appnum")["appnum"]
         e = os.environ

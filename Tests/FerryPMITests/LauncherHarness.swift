@@ -87,10 +87,10 @@ enum LauncherHarness {
                        endedAt: end.timeIntervalSince1970, timedOut: timedOut)
     }
 
-    /// A rank speaking raw PMI-1 over PMI_FD. `argv[1]` picks a behaviour after the exchange.
-    static let rankProgram = #"""
+    /// Python that opens the PMI_FD socket and defines `pmi(line, reply=True)`: one PMI-1
+    /// command, answered by a dict of the reply's fields.
+    static let pmiPrelude = #"""
     import os, sys, socket, time, signal
-    rank = int(os.environ["PMI_RANK"]); size = int(os.environ["PMI_SIZE"])
     sock = socket.socket(fileno=int(os.environ["PMI_FD"]))
     def pmi(line, reply=True):
         sock.sendall((line + "\n").encode())
@@ -103,6 +103,11 @@ enum LauncherHarness {
                 sys.exit("PMI connection closed")
             buf += c
         return dict(w.split("=", 1) for w in buf.decode().split())
+    """#
+
+    /// A rank speaking raw PMI-1 over PMI_FD. `argv[1]` picks a behaviour after the exchange.
+    static let rankProgram = pmiPrelude + "\n" + #"""
+    rank = int(os.environ["PMI_RANK"]); size = int(os.environ["PMI_SIZE"])
     mode = sys.argv[1] if len(sys.argv) > 1 else "exchange"
     if mode == "noinit-exit":
         sys.exit(int(sys.argv[2]))
