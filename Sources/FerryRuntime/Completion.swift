@@ -65,7 +65,7 @@ extension Runtime {
     func retire(_ i: Int32) -> Status {
         var st = requests.slots[Int(i)].status
         if requests.slots[Int(i)].kind == .generalized {
-            if let cb = requests.slots[Int(i)].callbacks {
+            if let cb = requests.callbacks[i] {
                 let rc = cb.query(&st)
                 if rc != 0 { st.error = rc }
                 let frc = cb.free()
@@ -121,7 +121,13 @@ extension Runtime {
     /// `MPI_Waitall`. Returns MPI_ERR_IN_STATUS if any status carries an error.
     public func waitAll(_ reqs: inout [RequestHandle], statuses: inout [Status]) -> Int32 {
         if statuses.count < reqs.count { statuses = Array(repeating: .empty, count: reqs.count) }
-        pollUntil { reqs.allSatisfy { $0 == nil || isDone($0!) } }
+        // Requests stay complete until retired below: a cursor past the leading completed ones
+        // keeps each poll from rechecking them.
+        var pending = 0
+        pollUntil {
+            while pending < reqs.count, reqs[pending] == nil || isDone(reqs[pending]!) { pending += 1 }
+            return pending == reqs.count
+        }
         lock(); defer { unlock() }
         var anyError = false
         for k in reqs.indices {
@@ -222,7 +228,7 @@ extension Runtime {
         guard let i = requests.validate(r) else { return ErrorClass.request.rawValue }
         request = nil
         if requests.slots[Int(i)].isComplete || isInactive(i) {
-            if requests.slots[Int(i)].kind == .generalized { _ = requests.slots[Int(i)].callbacks?.free() }
+            if requests.slots[Int(i)].kind == .generalized { _ = requests.callbacks[i]?.free() }
             requests.release(i)
         } else {
             requests.slots[Int(i)].freeWhenDone = true
@@ -240,7 +246,7 @@ extension Runtime {
         flag = requests.slots[Int(i)].isComplete
         if flag {
             status = requests.slots[Int(i)].status
-            if requests.slots[Int(i)].kind == .generalized, let cb = requests.slots[Int(i)].callbacks {
+            if requests.slots[Int(i)].kind == .generalized, let cb = requests.callbacks[i] {
                 _ = cb.query(&status)
             }
         }
@@ -260,7 +266,7 @@ extension Runtime {
     public func generalizedStart(_ callbacks: GeneralizedCallbacks) -> RequestID {
         lock(); defer { unlock() }
         let i = requests.allocate(.generalized)
-        requests.slots[Int(i)].callbacks = callbacks
+        requests.callbacks[i] = callbacks
         requests.slots[Int(i)].isActive = true
         return requests.id(i)
     }
@@ -273,7 +279,7 @@ extension Runtime {
         }
         // Freed with MPI_Request_free before completing: the slot is released now, so free_fn
         // runs here (MPI-3.1 §12.2).
-        if requests.slots[Int(i)].freeWhenDone { _ = requests.slots[Int(i)].callbacks?.free() }
+        if requests.slots[Int(i)].freeWhenDone { _ = requests.callbacks[i]?.free() }
         complete(i)
         return 0
     }

@@ -34,7 +34,7 @@ extension Runtime {
         lock(); defer { unlock() }
         let i = requests.allocate(.collective)
         requests.slots[Int(i)].isActive = true
-        requests.slots[Int(i)].comm = comm
+        requests.slots[Int(i)].attach(comm: comm)
         let q: BackgroundQueue
         if let existing = comm.background {
             q = existing

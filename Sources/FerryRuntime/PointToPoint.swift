@@ -82,14 +82,11 @@ extension Runtime {
     @inline(__always)
     func setupSend(_ i: Int32, _ buffer: UnsafeRawPointer?, _ count: Int, _ datatype: Datatype, _ dest: Int32,
                    _ tag: Int32, _ comm: Communicator, _ context: UInt32, _ mode: SendMode) {
-        requests.slots[Int(i)].buffer = UnsafeMutableRawPointer(mutating: buffer)
-        requests.slots[Int(i)].count = count
-        requests.slots[Int(i)].datatype = datatype
-        requests.slots[Int(i)].bytes = count * datatype.size
+        requests.slots[Int(i)].attach(buffer: UnsafeMutableRawPointer(mutating: buffer), count: count,
+                                      datatype: datatype, comm: comm)
         requests.slots[Int(i)].peer = dest
         requests.slots[Int(i)].tag = tag
         requests.slots[Int(i)].context = context
-        requests.slots[Int(i)].comm = comm
         requests.slots[Int(i)].sourceRank = comm.rank
         requests.slots[Int(i)].mode = mode
     }
@@ -123,7 +120,7 @@ extension Runtime {
             complete(i)
             return startSend(j)
         }
-        let dest = s.pointee.comm!.worldRank(ofPeer: s.pointee.peer)
+        let dest = s.pointee.commRef!._withUnsafeGuaranteedRef { $0.worldRank(ofPeer: s.pointee.peer) }
         requests.slots[Int(i)].worldPeer = dest
         if dest == worldRank { sendToSelf(i); return 0 }
         if s.pointee.bytes <= tunables.eagerLimitBytes {
@@ -140,7 +137,7 @@ extension Runtime {
     /// an unexpected message. Synchronous sends complete when the receive matches.
     private func sendToSelf(_ i: Int32) {
         let s = requests.slots.pointer(i)
-        let ctx = s.pointee.context, src = s.pointee.comm!.rank, tag = s.pointee.tag
+        let ctx = s.pointee.context, src = s.pointee.sourceRank, tag = s.pointee.tag
         let sync = s.pointee.mode == .synchronous
         if let r = findPosted(context: ctx, source: src, tag: tag) {
             beginReceive(r, source: src, tag: tag, from: worldRank, total: s.pointee.bytes)
@@ -171,9 +168,9 @@ extension Runtime {
     private func copySendToReceive(_ i: Int32, _ r: Int32) {
         let s = requests.slots.pointer(i)
         let d = requests.slots.pointer(r)
-        if s.pointee.datatype!.isContiguous && d.pointee.datatype!.isContiguous {
+        if s.pointee.isContiguousData && d.pointee.isContiguousData {
             let n = min(s.pointee.bytes, d.pointee.bytes)
-            if n > 0 { memmove(byteAddress(d.pointee.buffer, d.pointee.datatype!.trueLowerBound)!, byteAddress(s.pointee.buffer, s.pointee.datatype!.trueLowerBound)!, n) }
+            if n > 0 { memmove(d.pointee.contiguousBase!, s.pointee.contiguousBase!, n) }
             return
         }
         var off = 0
@@ -211,14 +208,10 @@ extension Runtime {
     @inline(__always)
     func setupReceive(_ i: Int32, _ buffer: UnsafeMutableRawPointer?, _ count: Int, _ datatype: Datatype,
                       _ source: Int32, _ tag: Int32, _ comm: Communicator, _ context: UInt32) {
-        requests.slots[Int(i)].buffer = buffer
-        requests.slots[Int(i)].count = count
-        requests.slots[Int(i)].datatype = datatype
-        requests.slots[Int(i)].bytes = count * datatype.size
+        requests.slots[Int(i)].attach(buffer: buffer, count: count, datatype: datatype, comm: comm)
         requests.slots[Int(i)].peer = source
         requests.slots[Int(i)].tag = tag
         requests.slots[Int(i)].context = context
-        requests.slots[Int(i)].comm = comm
     }
 
     /// Matches against unexpected messages, else posts. Caller holds the lock.
@@ -232,8 +225,9 @@ extension Runtime {
             complete(i)
             return
         }
-        // Drain what has arrived first, so that the unexpected queue is as complete as possible.
-        progress()
+        // Messages still in the rings are younger than every unexpected one and will be matched
+        // against the posted queue when they are read, so no draining is needed here: a receive
+        // posted ahead of its message gets the data copied straight from the cell.
         if let k = findUnexpected(context: s.pointee.context, source: s.pointee.peer, tag: s.pointee.tag) {
             let id = unexpectedOrder.remove(at: k)
             deliver(id, probed: false, to: i)
@@ -380,7 +374,7 @@ extension Runtime {
     public func cancel(_ r: RequestID) -> Int32 {
         lock()
         guard let i = requests.validate(r) else { unlock(); return ErrorClass.request.rawValue }
-        if requests.slots[Int(i)].kind == .generalized, let cb = requests.slots[Int(i)].callbacks {
+        if requests.slots[Int(i)].kind == .generalized, let cb = requests.callbacks[i] {
             // cancel_fn learns whether MPI_Grequest_complete already ran, and runs outside the
             // lock: it typically calls MPI_Grequest_complete itself.
             let completed = requests.slots[Int(i)].isComplete

@@ -21,15 +21,42 @@ enum SendItem {
     case control(CellKind, senderRequest: UInt64, receiverRequest: UInt64)
 }
 
-/// FIFO of outgoing work for one destination.
+/// FIFO of outgoing work for one destination: a ring of plain values in storage of its own,
+/// so that queueing and dequeueing touch no reference count. Grows (doubling) when full.
 struct SendQueue {
-    var items: ContiguousArray<SendItem> = []
-    var head = 0
-    @inline(__always) var isEmpty: Bool { head == items.count }
-    @inline(__always) mutating func append(_ i: SendItem) { items.append(i) }
+    private var base: UnsafeMutablePointer<SendItem>
+    private var capacity: Int
+    private var head = 0
+    private var count = 0
+
+    init(capacity: Int = 16) {
+        self.capacity = capacity
+        base = .allocate(capacity: capacity)
+    }
+
+    @inline(__always) var isEmpty: Bool { count == 0 }
+    /// The oldest item. - Precondition: not empty.
+    @inline(__always) var first: SendItem { base[head] }
+
+    @inline(__always) mutating func append(_ item: SendItem) {
+        if count == capacity { grow() }
+        (base + (head &+ count) % capacity).initialize(to: item)
+        count &+= 1
+    }
+
     @inline(__always) mutating func popFirst() {
-        head += 1
-        if head == items.count { items.removeAll(keepingCapacity: true); head = 0 }
+        head = head &+ 1 == capacity ? 0 : head &+ 1
+        count &-= 1
+        if count == 0 { head = 0 }
+    }
+
+    private mutating func grow() {
+        let bigger = UnsafeMutablePointer<SendItem>.allocate(capacity: capacity * 2)
+        for k in 0..<count { (bigger + k).initialize(to: base[(head + k) % capacity]) }
+        base.deallocate()
+        base = bigger
+        head = 0
+        capacity *= 2
     }
 }
 
@@ -98,7 +125,7 @@ extension Runtime {
         var did = false
         let payloadMax = node.layout.payloadBytesPerCell
         while !sendQueues[Int(dest)].isEmpty {
-            let item = sendQueues[Int(dest)].items[sendQueues[Int(dest)].head]
+            let item = sendQueues[Int(dest)].first
             switch item {
             case .control(let kind, let s, let r):
                 guard let h = node.reserve(to: Int(dest)) else { return did }
@@ -117,8 +144,8 @@ extension Runtime {
                 h.pointee.length = 0
                 h.pointee.total = UInt64(s.pointee.bytes)
                 h.pointee.senderRequest = requests.id(i).wire
-                h.pointee.address = s.pointee.datatype!.isContiguous && s.pointee.bytes > 0
-                    ? UInt64(UInt(bitPattern: byteAddress(s.pointee.buffer, s.pointee.datatype!.trueLowerBound))) : 0
+                h.pointee.address = s.pointee.isContiguousData && s.pointee.bytes > 0
+                    ? UInt64(UInt(bitPattern: s.pointee.contiguousBase)) : 0
                 node.publish(to: Int(dest), h)
                 requests.slots[Int(i)].phase = .awaitingRendezvous
                 did = true
@@ -184,11 +211,10 @@ extension Runtime {
     /// Copies packed bytes [offset, offset+n) of a send's data to `dst`.
     @inline(__always)
     func packOut(_ s: UnsafeMutablePointer<RequestSlot>, offset: Int, into dst: UnsafeMutableRawPointer, bytes n: Int) {
-        let t = s.pointee.datatype!
-        if t.isContiguous {
-            memcpy(dst, byteAddress(s.pointee.buffer, t.trueLowerBound + offset)!, n)
+        if s.pointee.isContiguousData {
+            memcpy(dst, s.pointee.contiguousBase! + offset, n)
         } else {
-            t.pack(from: UnsafeRawPointer(s.pointee.buffer), count: s.pointee.count, packedOffset: offset, into: dst, bytes: n)
+            s.pointee.typeRef!._withUnsafeGuaranteedRef { t in t.pack(from: UnsafeRawPointer(s.pointee.buffer), count: s.pointee.count, packedOffset: offset, into: dst, bytes: n) }
         }
     }
 
@@ -200,11 +226,12 @@ extension Runtime {
         guard offset < s.pointee.bytes else { return }
         let m = min(n, s.pointee.bytes - offset)
         guard m > 0 else { return }
-        let t = s.pointee.datatype!
-        if t.isContiguous {
-            memcpy(byteAddress(s.pointee.buffer, t.trueLowerBound + offset)!, src, m)
+        if s.pointee.isContiguousData {
+            memcpy(s.pointee.contiguousBase! + offset, src, m)
         } else {
-            t.unpack(from: src, bytes: m, into: s.pointee.buffer, count: s.pointee.count, packedOffset: offset)
+            s.pointee.typeRef!._withUnsafeGuaranteedRef { t in
+                t.unpack(from: src, bytes: m, into: s.pointee.buffer, count: s.pointee.count, packedOffset: offset)
+            }
         }
     }
 

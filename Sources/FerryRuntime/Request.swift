@@ -53,7 +53,19 @@ struct RequestSlot {
     var phase: SendPhase = .idle
     var buffer: UnsafeMutableRawPointer? = nil
     var count = 0
-    var datatype: Datatype? = nil
+    /// The datatype and communicator, without reference counting on the hot path: predefined
+    /// datatypes and communicators live as long as the runtime, so they are held unretained;
+    /// user-created ones (which MPI lets the program free while a request is pending) are
+    /// retained by `attach` and released by `RequestTable.release` (`ownsType`, `ownsComm`).
+    /// With them, the slot is plain data: creating and recycling one costs no reference counting.
+    var typeRef: Unmanaged<Datatype>? = nil
+    var commRef: Unmanaged<Communicator>? = nil
+    var ownsType = false
+    var ownsComm = false
+    /// For contiguous data: the first byte (`buffer` + the type's true lower bound); the
+    /// transports copy from and to it without touching the datatype. Nil for data to pack.
+    var contiguousBase: UnsafeMutableRawPointer? = nil
+    var isContiguousData = false
     /// Packed bytes of the user data (count * size).
     var bytes = 0
     /// Peer rank in the communicator (destination or requested source), tag, and context.
@@ -62,7 +74,6 @@ struct RequestSlot {
     var context: UInt32 = 0
     /// For sends: the destination's world rank; for receives: the matched sender's world rank.
     var worldPeer: Int32 = 0
-    var comm: Communicator? = nil
     /// Sends: this process's rank in `comm` (the envelope's source), kept to avoid touching `comm`.
     var sourceRank: Int32 = 0
     /// Bytes moved so far (sent fragments or received bytes).
@@ -74,57 +85,56 @@ struct RequestSlot {
     var status = Status()
     /// Buffered sends: the range in the attached buffer to release at completion.
     var bsendOffset = -1
-    /// Generalized requests.
-    var callbacks: GeneralizedCallbacks? = nil
     /// Collective requests: the work still to run (nonblocking collectives, later issue).
     var nextFree: Int32 = -1
     /// MPI_Request_free on an active request, and internal (buffered) sends: release at completion.
     var freeWhenDone = false
-}
 
-/// Slot storage addressed in place (no copy, no copy-on-write check, no exclusivity
-/// bookkeeping): the hot path reads and writes single fields of a slot.
-struct SlotStorage {
-    var base: UnsafeMutablePointer<RequestSlot>
-    var count = 0
-    var capacity: Int
+    /// The datatype (slow paths: packing, unpacking); nil for slots without data.
+    var datatype: Datatype? { typeRef?.takeUnretainedValue() }
+    /// The communicator (slow paths); nil for slots without one.
+    var comm: Communicator? { commRef?.takeUnretainedValue() }
 
-    init(capacity: Int) {
-        self.capacity = max(capacity, 16)
-        base = .allocate(capacity: self.capacity)
+    /// Records the data, datatype and communicator of a transfer (see `typeRef`).
+    @inline(__always)
+    mutating func attach(buffer: UnsafeMutableRawPointer?, count: Int, datatype: Datatype, comm: Communicator) {
+        self.buffer = buffer
+        self.count = count
+        bytes = count &* datatype.size
+        isContiguousData = datatype.isContiguous
+        contiguousBase = isContiguousData ? byteAddress(buffer, datatype.trueLowerBound) : nil
+        ownsType = datatype.basicType == nil
+        typeRef = ownsType ? .passRetained(datatype) : .passUnretained(datatype)
+        attach(comm: comm)
     }
 
     @inline(__always)
-    subscript(i: Int) -> RequestSlot {
-        unsafeAddress { UnsafePointer(base + i) }
-        nonmutating unsafeMutableAddress { base + i }
+    mutating func attach(comm: Communicator) {
+        ownsComm = !comm.isPredefined
+        commRef = ownsComm ? .passRetained(comm) : .passUnretained(comm)
     }
 
-    /// The slot itself, for functions that read several fields.
-    @inline(__always) func pointer(_ i: Int32) -> UnsafeMutablePointer<RequestSlot> { base + Int(i) }
-
-    /// Appends a fresh slot, doubling the storage when full (slots are only ever named by
-    /// index, so moving them is safe).
-    mutating func append() {
-        if count == capacity {
-            let bigger = UnsafeMutablePointer<RequestSlot>.allocate(capacity: capacity * 2)
-            bigger.moveInitialize(from: base, count: count)
-            base.deallocate()
-            base = bigger
-            capacity *= 2
-        }
-        (base + count).initialize(to: RequestSlot())
-        count += 1
+    /// Drops the references `attach` took.
+    @inline(__always)
+    mutating func detach() {
+        if ownsType { typeRef?.release() }
+        if ownsComm { commRef?.release() }
+        typeRef = nil
+        commRef = nil
+        ownsType = false
+        ownsComm = false
     }
 }
 
 /// The slab. - Note: accessed under the engine's lock.
 struct RequestTable {
-    var slots: SlotStorage
+    var slots: InPlaceArray<RequestSlot>
     var freeHead: Int32 = -1
+    /// The callbacks of generalized requests, by slot (kept out of the slots, which stay plain data).
+    var callbacks: [Int32: GeneralizedCallbacks] = [:]
 
     init(capacity: Int) {
-        slots = SlotStorage(capacity: capacity)
+        slots = InPlaceArray(capacity: max(capacity, 16))
     }
 
     @inline(__always)
@@ -135,7 +145,7 @@ struct RequestTable {
             freeHead = slots[Int(i)].nextFree
         } else {
             i = Int32(slots.count)
-            slots.append()
+            slots.append(RequestSlot())
         }
         let s = slots.pointer(i)
         let g = s.pointee.generation
@@ -151,9 +161,8 @@ struct RequestTable {
         let s = slots.pointer(i)
         s.pointee.generation &+= 1
         s.pointee.inUse = false
-        s.pointee.datatype = nil
-        s.pointee.comm = nil
-        s.pointee.callbacks = nil
+        s.pointee.detach()
+        if s.pointee.kind == .generalized { callbacks[i] = nil }
         s.pointee.nextFree = freeHead
         freeHead = i
     }

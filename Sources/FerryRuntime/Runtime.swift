@@ -70,9 +70,9 @@ public final class Runtime: @unchecked Sendable {
     /// Matched-probe messages (MPI_Mprobe) waiting for their MPI_Mrecv.
     var probedMessages: [Int: UnexpectedMessage] = [:]
     /// Continuation target per sending world rank.
-    var inflight: [Inflight]
+    var inflight: InPlaceArray<Inflight>
     /// Outgoing work per destination world rank, and the destinations that have some.
-    var sendQueues: [SendQueue]
+    var sendQueues: InPlaceArray<SendQueue>
     var busyDestinations: ContiguousArray<Int32> = []
     /// Single copy through process_vm_readv; switched off at the first refusal.
     var singleCopy: Bool
@@ -115,11 +115,10 @@ public final class Runtime: @unchecked Sendable {
         pthread_mutex_init(mutex, nil)
         singleCopy = tunables.singleCopy != 0
         bounce = .allocate(byteCount: bounceBytes, alignment: 64)
-        inflight = Array(repeating: .none, count: worldSize)
-        sendQueues = Array(repeating: SendQueue(), count: worldSize)
-        // Room reserved up front, so that steady traffic never grows a queue (no allocation on
-        // the message path once running: bench/pingpong_allocs counts them).
-        for d in 0..<worldSize { sendQueues[d].items.reserveCapacity(16) }
+        inflight = InPlaceArray(repeating: .none, count: worldSize)
+        // Room for 16 items per destination up front, so that steady traffic never grows a
+        // queue (no allocation on the message path once running: bench/pingpong_allocs counts them).
+        sendQueues = InPlaceArray(repeating: SendQueue(capacity: 16), count: worldSize)
         posted.reserveCapacity(256)
         unexpectedOrder.reserveCapacity(256)
         unexpected.reserveCapacity(256)

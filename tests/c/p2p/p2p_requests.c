@@ -3,7 +3,8 @@
    inactive handles (MPI_UNDEFINED), persistent requests in every mode with start / startall,
    cancel of a receive, request_free of an active send, request_get_status, generalized
    requests (query, free and cancel callbacks), MPI_ERR_IN_STATUS with per-status MPI_ERROR in
-   the multiple-completion calls, and bad handles. Runs at any size >= 2. */
+   the multiple-completion calls, bad handles, requests that outlive their (freed) communicator
+   and datatype, and a waitall whose requests complete in reverse order. Runs at any size >= 2. */
 #include "check.h"
 
 static int rank, size;
@@ -373,6 +374,56 @@ static void errors_in_status(void) {
     MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_ARE_FATAL);
 }
 
+/* MPI_Comm_free and MPI_Type_free while requests use them: the requests complete normally
+   (MPI-3.1 §6.4.3, §4.1.9), with the data where the freed type put it. */
+static void outliving_objects(void) {
+    MPI_Comm dup;
+    MPI_Datatype pair;
+    MPI_Comm_dup(MPI_COMM_WORLD, &dup);
+    MPI_Type_vector(2, 1, 2, MPI_INT, &pair);
+    MPI_Type_commit(&pair);
+    int out[4] = {10 + rank, -1, 20 + rank, -1}, in[4] = {-7, -7, -7, -7};
+    int right = (rank + 1) % size, left = (rank + size - 1) % size;
+    MPI_Request r[2];
+    MPI_Irecv(in, 1, pair, left, 5, dup, &r[0]);
+    MPI_Isend(out, 1, pair, right, 5, dup, &r[1]);
+    MPI_Type_free(&pair);
+    MPI_Comm_free(&dup);
+    CHECK(pair == MPI_DATATYPE_NULL);
+    CHECK(dup == MPI_COMM_NULL);
+    MPI_Status st[2];
+    CHECK_EQ(MPI_Waitall(2, r, st), MPI_SUCCESS);
+    CHECK_EQ(in[0], 10 + left);
+    CHECK_EQ(in[1], -7);
+    CHECK_EQ(in[2], 20 + left);
+    CHECK_EQ(in[3], -7);
+    CHECK_EQ(st[0].MPI_SOURCE, left);
+    CHECK_EQ(st[0].MPI_TAG, 5);
+}
+
+/* Many receives posted before their messages, which arrive in the opposite order of posting
+   (distinct tags): waitall must wait for all of them, and each gets its own message. */
+static void waitall_reverse(void) {
+    enum { N = 100 };
+    int in[N], out[N];
+    MPI_Request r[N];
+    int right = (rank + 1) % size, left = (rank + size - 1) % size;
+    for (int k = 0; k < N; k++) {
+        in[k] = -1;
+        MPI_Irecv(&in[k], 1, MPI_INT, left, 100 + k, MPI_COMM_WORLD, &r[k]);
+    }
+    MPI_Barrier(MPI_COMM_WORLD);
+    for (int k = N - 1; k >= 0; k--) {
+        out[k] = 1000 * rank + k;
+        MPI_Send(&out[k], 1, MPI_INT, right, 100 + k, MPI_COMM_WORLD);
+    }
+    CHECK_EQ(MPI_Waitall(N, r, MPI_STATUSES_IGNORE), MPI_SUCCESS);
+    for (int k = 0; k < N; k++) {
+        CHECK_EQ(in[k], 1000 * left + k);
+        CHECK(r[k] == MPI_REQUEST_NULL);
+    }
+}
+
 int main(int argc, char **argv) {
     test_begin(&argc, &argv, 120);
     rank = my_rank;
@@ -390,6 +441,10 @@ int main(int argc, char **argv) {
     STAGE("generalized"); generalized();
     ring_barrier();
     STAGE("errors_in_status"); errors_in_status();
+    ring_barrier();
+    STAGE("outliving_objects"); outliving_objects();
+    ring_barrier();
+    STAGE("waitall_reverse"); waitall_reverse();
     ring_barrier();
     return test_end("p2p_requests");
 }
