@@ -38,10 +38,26 @@ func decodeTypes(_ p: UnsafePointer<Int32>?, _ n: Int) -> [Datatype?] {
 
 @_cdecl("PMPI_Barrier")
 public func PMPI_Barrier(_ comm: Int32) -> Int32 {
+    if comm == Handle.commWorld, let rtRef = Runtime.sharedRef,
+       rtRef._withUnsafeGuaranteedRef({ $0.worldBarrierFast() }) != nil { return 0 }
     guard let rt = runtime("MPI_Barrier") else { return notInitialized }
     let (c, e) = collectiveComm(comm, rt, "MPI_Barrier")
     if e != 0 { return fail(e, rt, c, "MPI_Barrier") }
     return fail(barrierCode(rt, c!), rt, c, "MPI_Barrier")
+}
+
+/// `withBorrowed` for the block collectives: the communicator, the receive type, and the send
+/// type (the receive type again when the send buffer is MPI_IN_PLACE, where the send type is
+/// not significant).
+@inline(__always)
+func withBorrowedBlocks<R>(_ sendbuf: UnsafeRawPointer?, _ sendtype: Int32, _ recvtype: Int32, _ comm: Int32,
+                           _ body: (Runtime, Communicator, Datatype, Datatype) -> R?) -> R? {
+    let inPlace = Runtime.isInPlace(sendbuf)
+    return withBorrowed(comm, recvtype) { rt, c, t in
+        if inPlace { return body(rt, c, t, t) }
+        guard let s = borrowType(sendtype) else { return nil }
+        return s._withUnsafeGuaranteedRef { body(rt, c, $0, t) }
+    }
 }
 
 /// The runtime's barrier as a return code.
@@ -58,7 +74,8 @@ public func PMPI_Bcast(_ buffer: UnsafeMutableRawPointer?, _ count: Int32, _ dat
     // A collective may not be retried once started: the borrowed attempt's result is final
     // (nil only when the handles are not valid, which the general path then reports).
     if let result = withBorrowed(comm, datatype, { rt, c, t in
-        c.isFreed ? nil : rt.bcast(buffer, count: Int(count), datatype: t, root: root, comm: c)
+        c.isFreed ? nil : rt.bcastFast(buffer, count: Int(count), datatype: t, root: root, comm: c)
+            ?? rt.bcast(buffer, count: Int(count), datatype: t, root: root, comm: c)
     }) {
         if result == 0 { return 0 }
         let rt = Runtime.shared!
@@ -85,6 +102,10 @@ public func PMPI_Reduce(_ sendbuf: UnsafeRawPointer?, _ recvbuf: UnsafeMutableRa
 @_cdecl("PMPI_Allreduce")
 public func PMPI_Allreduce(_ sendbuf: UnsafeRawPointer?, _ recvbuf: UnsafeMutableRawPointer?, _ count: Int32,
                            _ datatype: Int32, _ op: Int32, _ comm: Int32) -> Int32 {
+    // Predefined op and type on MPI_COMM_WORLD, small: borrowed handles, no checks left to fail.
+    if let o = predefinedOp(op), withBorrowed(comm, datatype, { rt, c, t in
+        rt.allreduceFast(sendbuf, recvbuf, count: Int(count), datatype: t, op: o, comm: c)
+    }) != nil { return 0 }
     guard let rt = runtime("MPI_Allreduce") else { return notInitialized }
     let (c, e) = collectiveComm(comm, rt, "MPI_Allreduce")
     if e != 0 { return fail(e, rt, c, "MPI_Allreduce") }
@@ -192,6 +213,10 @@ public func PMPI_Scatterv(_ sendbuf: UnsafeRawPointer?, _ sendcounts: UnsafePoin
 public func PMPI_Allgather(_ sendbuf: UnsafeRawPointer?, _ sendcount: Int32, _ sendtype: Int32,
                            _ recvbuf: UnsafeMutableRawPointer?, _ recvcount: Int32, _ recvtype: Int32,
                            _ comm: Int32) -> Int32 {
+    if withBorrowedBlocks(sendbuf, sendtype, recvtype, comm, { rt, c, st, t in
+        rt.allgatherFast(sendbuf, sendCount: Int(sendcount), sendType: st, recvbuf, recvCount: Int(recvcount),
+                         recvType: t, comm: c)
+    }) != nil { return 0 }
     guard let rt = runtime("MPI_Allgather") else { return notInitialized }
     let (c, e) = collectiveComm(comm, rt, "MPI_Allgather")
     if e != 0 { return fail(e, rt, c, "MPI_Allgather") }
@@ -218,6 +243,10 @@ public func PMPI_Allgatherv(_ sendbuf: UnsafeRawPointer?, _ sendcount: Int32, _ 
 public func PMPI_Alltoall(_ sendbuf: UnsafeRawPointer?, _ sendcount: Int32, _ sendtype: Int32,
                           _ recvbuf: UnsafeMutableRawPointer?, _ recvcount: Int32, _ recvtype: Int32,
                           _ comm: Int32) -> Int32 {
+    if withBorrowedBlocks(sendbuf, sendtype, recvtype, comm, { rt, c, st, t in
+        rt.alltoallFast(sendbuf, sendCount: Int(sendcount), sendType: st, recvbuf, recvCount: Int(recvcount),
+                        recvType: t, comm: c)
+    }) != nil { return 0 }
     guard let rt = runtime("MPI_Alltoall") else { return notInitialized }
     let (c, e) = collectiveComm(comm, rt, "MPI_Alltoall")
     if e != 0 { return fail(e, rt, c, "MPI_Alltoall") }

@@ -103,7 +103,7 @@ extension Runtime {
     /// MPI_IN_PLACE (the MPICH ABI's value, (void *)-1).
     nonisolated(unsafe) public static let inPlace = UnsafeMutableRawPointer(bitPattern: -1)!
 
-    @inline(__always) static func isInPlace(_ p: UnsafeRawPointer?) -> Bool {
+    @inline(__always) public static func isInPlace(_ p: UnsafeRawPointer?) -> Bool {
         p == UnsafeRawPointer(Runtime.inPlace)
     }
 
@@ -252,7 +252,8 @@ extension Runtime {
         let inView: UnsafeRawPointer? = inPlace ? nil : layout.input(send, keep: &keep)
         let outView = layout.output(recv, load: inPlace, keep: &keep)
         if layout.bytes <= Runtime.slotBytes, let node = nodeArea(comm!) {
-            nodeAllreduce(node, input: inView, output: outView, count: layout.elements, bytes: layout.bytes, layout.reducer)
+            nodeAllreduce(node, input: inView, output: outView, count: layout.elements, bytes: layout.bytes,
+                          elementSize: layout.reducer.elementSize, layout.reducer.combine)
             layout.store(outView, to: recv)
             return 0
         }

@@ -46,6 +46,7 @@ public final class Communicator: @unchecked Sendable {
         self.name = name
         self.isPredefined = isPredefined
         rank = group.rank
+        isInter = remoteGroup != nil
         let peers = (remoteGroup ?? group).worldRanks
         peerCount = peers.count
         peerTable = .allocate(capacity: max(peers.count, 1))
@@ -62,7 +63,8 @@ public final class Communicator: @unchecked Sendable {
     /// message without touching reference counts.
     private let peerTable: UnsafeMutablePointer<Int32>
     public var size: Int { group.size }
-    public var isInter: Bool { remoteGroup != nil }
+    /// True for intercommunicators (stored: read on every collective call).
+    public let isInter: Bool
     /// World rank of point-to-point peer `r` (remote group for intercommunicators).
     @inline(__always) public func worldRank(ofPeer r: Int32) -> Int32 {
         peerTable[Int(r)]

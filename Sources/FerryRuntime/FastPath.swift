@@ -8,8 +8,10 @@
 //   recv: a specific source, no posted receive and no unexpected message in this process (so
 //         no earlier message or receive can claim what arrives first), nothing queued to send
 //         (a peer may be waiting for it), a single-cell eager message at the head of that
-//         peer's ring whose envelope matches. Anything else goes to the general path, which
-//         drains every ring (so a rank waiting here never blocks a third rank for long).
+//         peer's ring whose envelope matches; or, when unexpected messages exist, the oldest
+//         one matching is a whole eager message (delivered from there, as the general path
+//         would). Anything else goes to the general path, which drains every ring (so a rank
+//         waiting here never blocks a third rank for long).
 import FerryCore
 import FerryShm
 import FerryDatatype
@@ -43,9 +45,12 @@ extension Runtime {
         let rc = checkReceive(UnsafeRawPointer(buffer), count, datatype, source, tag, comm)
         if rc != 0 { return rc }
         guard source >= 0, datatype.isContiguous else { return nil }
-        guard let (n, t) = readEagerCell(byteAddress(UnsafeRawPointer(buffer), datatype.trueLowerBound),
-                                         capacity: count &* datatype.size, peer: comm.worldRank(ofPeer: source),
-                                         context: comm.pointToPointContext, source: source, tag: tag) else { return nil }
+        let destination = byteAddress(UnsafeRawPointer(buffer), datatype.trueLowerBound)
+        guard let (n, t) = unexpectedOrder.isEmpty
+            ? readEagerCell(destination, capacity: count &* datatype.size, peer: comm.worldRank(ofPeer: source),
+                            context: comm.pointToPointContext, source: source, tag: tag)
+            : takeUnexpectedEager(destination, capacity: count &* datatype.size, context: comm.pointToPointContext,
+                                  source: source, tag: tag) else { return nil }
         status = Status(source: source, tag: t, error: 0, byteCount: n)
         return 0
     }
@@ -105,22 +110,56 @@ extension Runtime {
         }
     }
 
+    /// Receives the oldest unexpected message matching the envelope if it is a whole eager
+    /// message that fits (what the general path would deliver first), without a request.
+    /// Returns the byte count and the tag, or nil with nothing consumed. This keeps a receiver
+    /// whose sender runs ahead (messages drained into the unexpected queue by an earlier wait)
+    /// off the general path while it catches up. Caller does not hold the lock (`locking` off).
+    func takeUnexpectedEager(_ destination: UnsafeMutableRawPointer?, capacity: Int, context: UInt32,
+                             source: Int32, tag: Int32) -> (Int, Int32)? {
+        guard !locking, let k = findUnexpected(context: context, source: source, tag: tag) else { return nil }
+        let id = unexpectedOrder[k]
+        guard let m = unexpected[id], !m.isRendezvous, !m.synchronous, m.received == m.total, m.total <= capacity,
+              m.waitingRequest < 0 else { return nil }
+        unexpectedOrder.remove(at: k)
+        unexpected[id] = nil
+        if m.total > 0 { copyInline(destination!, UnsafeRawPointer(m.data!), m.total) }
+        unexpectedBuffers.give(m.data!, m.total)
+        return (m.total, m.tag)
+    }
+
+    /// `MPI_Bcast` of contiguous data that fits one cell on an intracommunicator, with valid
+    /// arguments: straight to `cellBcast` (the general entry's choice for the same arguments).
+    /// Nil otherwise: the caller takes the general path, which reports errors.
+    @inline(__always)
+    public func bcastFast(_ buf: UnsafeMutableRawPointer?, count: Int, datatype t: Datatype, root: Int32,
+                          comm: Communicator) -> Int32? {
+        guard !comm.isInter, !comm.isFreed, count > 0, t.isCommitted, t.isContiguous, root >= 0,
+              Int(root) < comm.peerCount, comm.peerCount > 1 else { return nil }
+        let bytes = count &* t.size
+        guard bytes > 0, bytes <= min(tunables.eagerLimitBytes, tunables.shmCellBytes - cellHeaderBytes),
+              let base = byteAddress(buf, t.trueLowerBound) else { return nil }
+        return cellBcast(base, bytes: bytes, root: Int(root), comm: comm)
+    }
+
     /// Broadcast of `bytes` (at most one cell) packed bytes over a binomial tree, each hop one
     /// eager cell written and read directly when the path is clear (the root returns as soon as
     /// its cells are written, as an eager send would), the general path otherwise. Same tree,
     /// context and tag as FerryCollectives' binomial broadcast, so either side may take either path.
     func cellBcast(_ buffer: UnsafeMutableRawPointer, bytes: Int, root: Int, comm: Communicator) -> Int32 {
-        let n = comm.size, vr = (Int(comm.rank) - root + n) % n
+        let n = comm.peerCount, vr = (Int(comm.rank) - root + n) % n
         let context = comm.collectiveContext, tag = CollectiveTag.bcast
-        let byte = Datatype.predefined(.byte)
+        @inline(__always) func byte() -> Datatype { Datatype.predefined(.byte) }
         @inline(__always) func real(_ v: Int) -> Int32 { Int32((v + root) % n) }
         var span = 1
         if vr == 0 { while span < n { span <<= 1 } } else { span = vr & -vr }
         if vr != 0 {
             let parent = real(vr - span)
-            if locking || readEagerCell(buffer, capacity: bytes, peer: comm.worldRank(ofPeer: parent), context: context,
-                                        source: parent, tag: tag) == nil {
-                let r = irecvInternal(buffer, count: bytes, datatype: byte, source: parent, tag: tag, comm: comm, context: context)
+            if locking || (unexpectedOrder.isEmpty
+                    ? readEagerCell(buffer, capacity: bytes, peer: comm.worldRank(ofPeer: parent), context: context,
+                                    source: parent, tag: tag)
+                    : takeUnexpectedEager(buffer, capacity: bytes, context: context, source: parent, tag: tag)) == nil {
+                let r = irecvInternal(buffer, count: bytes, datatype: byte(), source: parent, tag: tag, comm: comm, context: context)
                 let rc = waitInternal(r).error
                 if rc != 0 { return rc }
             }
@@ -131,7 +170,7 @@ extension Runtime {
                 let child = real(vr + m)
                 if locking || !writeEagerCell(buffer, bytes: bytes, peer: comm.worldRank(ofPeer: child), context: context,
                                               source: comm.rank, tag: tag) {
-                    let r = isendInternal(buffer, count: bytes, datatype: byte, dest: child, tag: tag, comm: comm, context: context)
+                    let r = isendInternal(buffer, count: bytes, datatype: byte(), dest: child, tag: tag, comm: comm, context: context)
                     let rc = waitInternal(r).error
                     if rc != 0 { return rc }
                 }

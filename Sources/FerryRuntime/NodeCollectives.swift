@@ -20,6 +20,7 @@ import FerryCore
 import FerryShm
 import FerryDatatype
 import FerryCollectives
+import FerryReduce
 import CFerryShims
 #if canImport(Glibc)
 import Glibc
@@ -109,22 +110,101 @@ extension Runtime {
         arrive(node)
     }
 
-    /// MPI_Allreduce of `count` elements (`bytes` ≤ slot); `input` nil means in place.
+    /// MPI_Allreduce of `count` elements of `elementSize` bytes (`bytes` ≤ slot); `input` nil
+    /// means in place. `combine(input, inout, count)` as `Reducer.combine`.
     func nodeAllreduce(_ node: NodeSegment, input: UnsafeRawPointer?, output: UnsafeMutableRawPointer,
-                       count: Int, bytes: Int, _ reducer: Reducer) {
+                       count: Int, bytes: Int, elementSize: Int,
+                       _ combine: (UnsafeRawPointer, UnsafeMutableRawPointer, Int) -> Void) {
         let parity = Int(nodeGeneration & 1), n = worldSize
         // Mailbox data sits 8 bytes into a line: elements wider than that (long double,
         // complex) go through the 64-byte aligned slots.
-        let placement = reducer.elementSize > 8 ? Runtime.mailboxBytes + 1 : bytes
+        let placement = elementSize > 8 ? Runtime.mailboxBytes + 1 : bytes
         copyInline(buffer(node, Int(worldRank), parity, placement), input ?? UnsafeRawPointer(output), bytes)
         arrive(node)
         // s0 op (s1 op (... op s(n-1))): MPI's rank order, computed alike by every rank.
         copyInline(output, UnsafeRawPointer(buffer(node, n - 1, parity, placement)), bytes)
         var i = n - 2
         while i >= 0 {
-            reducer.combine(UnsafeRawPointer(buffer(node, i, parity, placement)), output, count)
+            combine(UnsafeRawPointer(buffer(node, i, parity, placement)), output, count)
             i -= 1
         }
+    }
+
+    /// True if `comm` is MPI_COMM_WORLD (compared without reference counting).
+    @inline(__always)
+    func isWorld(_ comm: Communicator) -> Bool {
+        Unmanaged.passUnretained(comm).toOpaque() == worldRef.toOpaque()
+    }
+
+    /// MPI_Barrier on MPI_COMM_WORLD through the node area, or nil (no node area: the caller
+    /// takes the general path).
+    @inline(__always)
+    public func worldBarrierFast() -> Int32? {
+        guard let ref = nodeRef else { return nil }
+        ref._withUnsafeGuaranteedRef { arrive($0) }
+        return 0
+    }
+
+    /// MPI_Allreduce of a predefined operation on a predefined type over MPI_COMM_WORLD, small
+    /// enough for the node area: straight to `nodeAllreduce`, without the general entry's layout
+    /// and scratch bookkeeping or any reference counting. Nil when any of that does not hold (or
+    /// an argument is wrong): the caller then takes the general path, which chooses the same
+    /// algorithm for the same arguments and reports errors.
+    @inline(__always)
+    public func allreduceFast(_ send: UnsafeRawPointer?, _ recv: UnsafeMutableRawPointer?, count: Int,
+                              datatype t: Datatype, op: PredefinedOp, comm: Communicator) -> Int32? {
+        guard isWorld(comm), let b = t.basicType, count > 0, let recv, let ref = nodeRef,
+              count * b.extent <= Runtime.slotBytes, Reduction.isDefined(op, on: b) else { return nil }
+        let inPlace = Runtime.isInPlace(send)
+        guard inPlace || send != nil else { return nil }
+        ref._withUnsafeGuaranteedRef { node in
+            nodeAllreduce(node, input: inPlace ? nil : send, output: recv, count: count, bytes: count * b.extent,
+                          elementSize: b.extent) { Reduction.apply(op, b, input: $0, `inout`: $1, count: $2) }
+        }
+        return 0
+    }
+
+    /// The arguments of an allgather or alltoall on MPI_COMM_WORLD that the node area can take
+    /// directly: predefined contiguous types, matching block sizes, `blocks` blocks fitting a slot.
+    /// Returns the block size in bytes and the node, or nil (general path).
+    @inline(__always)
+    private func directBlocks(_ send: UnsafeRawPointer?, _ sendCount: Int, _ sendType: Datatype,
+                              _ recv: UnsafeMutableRawPointer?, _ recvCount: Int, _ recvType: Datatype,
+                              _ comm: Communicator, blocks: Int) -> (Int, Unmanaged<NodeSegment>)? {
+        guard isWorld(comm), let ref = nodeRef, recv != nil, recvType.basicType != nil, recvType.isContiguous,
+              recvCount > 0 else { return nil }
+        let blockBytes = recvCount &* recvType.size
+        guard blocks &* blockBytes <= Runtime.slotBytes else { return nil }
+        if !Runtime.isInPlace(send) {
+            guard send != nil, sendType.basicType != nil, sendType.isContiguous,
+                  sendCount &* sendType.size == blockBytes else { return nil }
+        }
+        return (blockBytes, ref)
+    }
+
+    /// MPI_Allgather on MPI_COMM_WORLD through the node area when `directBlocks` allows, else nil.
+    @inline(__always)
+    public func allgatherFast(_ send: UnsafeRawPointer?, sendCount: Int, sendType: Datatype, _ recv: UnsafeMutableRawPointer?,
+                              recvCount: Int, recvType: Datatype, comm: Communicator) -> Int32? {
+        guard let (blockBytes, ref) = directBlocks(send, sendCount, sendType, recv, recvCount, recvType, comm, blocks: 1)
+        else { return nil }
+        ref._withUnsafeGuaranteedRef { node in
+            nodeAllgather(node, input: Runtime.isInPlace(send) ? nil : send, output: recv!, blockBytes: blockBytes)
+        }
+        return 0
+    }
+
+    /// MPI_Alltoall on MPI_COMM_WORLD through the node area when `directBlocks` allows, else nil.
+    @inline(__always)
+    public func alltoallFast(_ send: UnsafeRawPointer?, sendCount: Int, sendType: Datatype, _ recv: UnsafeMutableRawPointer?,
+                             recvCount: Int, recvType: Datatype, comm: Communicator) -> Int32? {
+        guard let (blockBytes, ref) = directBlocks(send, sendCount, sendType, recv, recvCount, recvType, comm,
+                                                    blocks: worldSize)
+        else { return nil }
+        ref._withUnsafeGuaranteedRef { node in
+            nodeAlltoall(node, input: Runtime.isInPlace(send) ? nil : send, output: recv!, blockBytes: blockBytes)
+        }
+        return 0
     }
 
     /// MPI_Allgather of blocks of `blockBytes` (≤ slot) into `output`; `input` nil: in place.

@@ -105,11 +105,19 @@ extension Runtime {
     }
 
     private func pushAll() -> Bool {
+        guard let ref = nodeRef else { return false }
+        return ref._withUnsafeGuaranteedRef { node in pushAll(node) }
+    }
+
+    /// Queues are only left non-empty when a ring was full: wait until half the ring (up to 4
+    /// cells) is free before writing again (see `NodeSegment.hasRoom`).
+    private func pushAll(_ node: NodeSegment) -> Bool {
         var did = false
         var i = 0
+        let burst = min(4, max(1, node.layout.ringCells / 2))
         while i < busyDestinations.count {
             let d = busyDestinations[i]
-            if push(d) { did = true }
+            if node.hasRoom(to: Int(d), cells: burst) && push(d, node) { did = true }
             if sendQueues[Int(d)].isEmpty { busyDestinations.remove(at: i) } else { i += 1 }
         }
         return did

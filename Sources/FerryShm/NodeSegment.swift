@@ -199,6 +199,17 @@ public final class NodeSegment {
         return c.assumingMemoryBound(to: CellHeader.self)
     }
 
+    /// True if the next `cells` cells towards `destination` are free (at most the ring size).
+    /// A sender that found the ring full waits on this with `cells` > 1 rather than on the
+    /// next cell alone: the receiver frees cells in order, so the one polled is `cells` - 1
+    /// cells away from those it is releasing, and the cache line of the cell being handed
+    /// back is not fought over by the two cores once per message.
+    @inline(__always)
+    public func hasRoom(to destination: Int, cells: Int) -> Bool {
+        let c = outRing[destination] + slot(sendHead[destination] &+ cells &- 1) * layout.cellBytes
+        return ferry_load_acquire_u32(c.assumingMemoryBound(to: UInt32.self)) == 0
+    }
+
     /// Publishes the cell returned by the last `reserve(to:)` and rings the peer's doorbell
     /// if it is asleep.
     @inline(__always)
