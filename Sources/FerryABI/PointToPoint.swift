@@ -121,6 +121,11 @@ private func nonblockingSend(_ buf: UnsafeRawPointer?, _ count: Int32, _ datatyp
                              _ mode: SendMode, _ fn: StaticString) -> Int32 {
     if let request, withBorrowed(comm, datatype, { rt, c, t -> Bool? in
         var r = RequestID(index: -1, generation: 0)
+        if mode == .standard,
+           rt.isendFast(buf, count: Int(count), datatype: t, dest: dest, tag: tag, comm: c, request: &r) != nil {
+            request.pointee = encodeRequest(r)
+            return true
+        }
         guard rt.isend(buf, count: Int(count), datatype: t, dest: dest, tag: tag, comm: c, mode: mode, request: &r) == 0
         else { discardFailedRequest(r, rt); return nil }
         request.pointee = encodeRequest(r, owner: c)

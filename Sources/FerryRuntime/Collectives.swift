@@ -480,7 +480,7 @@ extension Runtime {
             return ErrorClass.buffer.rawValue
         }
         let inp: UnsafeRawPointer? = inPlace ? nil : packedInput(send, sendCount, sendType!, keep: &keep)
-        if blockBytes <= Runtime.slotBytes, let node = nodeArea(comm!) {
+        if allgatherSlotShare * blockBytes <= Runtime.slotBytes, let node = nodeArea(comm!) {
             nodeAllgather(node, input: inp, output: out, blockBytes: blockBytes)
             storeBlocks(out, to: recv, blocks: n, count: recvCount, recvType!)
             return 0

@@ -36,6 +36,19 @@ extension Runtime {
                               source: comm.rank, tag: tag) ? 0 : nil
     }
 
+    /// `MPI_Isend` (standard mode) of one cell's worth of contiguous data that can leave at
+    /// once: written like `sendFast`, and the request returned is the shared complete one
+    /// (`RequestTable.completedSend`), so no slot is taken. Nil: take the general path.
+    @inline(__always)
+    public func isendFast(_ buffer: UnsafeRawPointer?, count: Int, datatype: Datatype, dest: Int32, tag: Int32,
+                          comm: Communicator, request: inout RequestID) -> Int32? {
+        guard sendFast(buffer, count: count, datatype: datatype, dest: dest, tag: tag, comm: comm) == 0 else {
+            return nil
+        }
+        request = requests.id(RequestTable.completedSend)
+        return 0
+    }
+
     /// `MPI_Recv` of a small message from one source, or nil (take the general path). On
     /// success, `status` holds source, tag and byte count.
     @inline(__always)

@@ -133,8 +133,23 @@ struct RequestTable {
     /// The callbacks of generalized requests, by slot (kept out of the slots, which stay plain data).
     var callbacks: [Int32: GeneralizedCallbacks] = [:]
 
+    /// Slot 0: a send request that is complete from the start and never released, shared by
+    /// every send that left in full at its start (`Runtime.isendFast`), as MPICH returns a
+    /// prebuilt complete request for such sends. Waiting on it, testing, freeing or cancelling
+    /// it behave as for any complete send (the handle becomes MPI_REQUEST_NULL, the status is
+    /// empty, nothing is cancelled); only the slot stays.
+    static let completedSend: Int32 = 0
+
     init(capacity: Int) {
         slots = InPlaceArray(capacity: max(capacity, 16))
+        var done = RequestSlot()
+        done.inUse = true
+        done.kind = .send
+        done.isComplete = true
+        done.isActive = true
+        done.phase = .done
+        done.status = .empty
+        slots.append(done)
     }
 
     @inline(__always)
@@ -158,6 +173,7 @@ struct RequestTable {
 
     @inline(__always)
     mutating func release(_ i: Int32) {
+        if i == RequestTable.completedSend { return }
         let s = slots.pointer(i)
         s.pointee.generation &+= 1
         s.pointee.inUse = false

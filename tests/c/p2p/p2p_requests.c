@@ -4,7 +4,9 @@
    cancel of a receive, request_free of an active send, request_get_status, generalized
    requests (query, free and cancel callbacks), MPI_ERR_IN_STATUS with per-status MPI_ERROR in
    the multiple-completion calls, bad handles, requests that outlive their (freed) communicator
-   and datatype, and a waitall whose requests complete in reverse order. Runs at any size >= 2. */
+   and datatype, a waitall whose requests complete in reverse order, and small sends that
+   complete at their start (which share one complete request, as in MPICH) through every
+   completion call. Runs at any size >= 2. */
 #include "check.h"
 
 static int rank, size;
@@ -424,6 +426,62 @@ static void waitall_reverse(void) {
     }
 }
 
+/* Small standard sends into empty rings leave at once and may all return the same complete
+   request handle: each must still behave as its own complete send in every call. */
+static void immediate_sends(void) {
+    enum { N = 6 };
+    int right = (rank + 1) % size, left = (rank + size - 1) % size;
+    int out[N], in[N];
+    MPI_Request s[N], r[N];
+    for (int k = 0; k < N; k++) {
+        in[k] = -1;
+        MPI_Irecv(&in[k], 1, MPI_INT, left, 300 + k, MPI_COMM_WORLD, &r[k]);
+    }
+    MPI_Barrier(MPI_COMM_WORLD);
+    for (int k = 0; k < N; k++) {
+        out[k] = 100 * rank + k;
+        MPI_Isend(&out[k], 1, MPI_INT, right, 300 + k, MPI_COMM_WORLD, &s[k]);
+    }
+    CHECK_EQ(MPI_Waitall(N, r, MPI_STATUSES_IGNORE), MPI_SUCCESS);
+    for (int k = 0; k < N; k++) CHECK_EQ(in[k], 100 * left + k);
+    MPI_Status st;
+    int flag = 0;
+    CHECK_EQ(MPI_Wait(&s[0], &st), MPI_SUCCESS);
+    CHECK(s[0] == MPI_REQUEST_NULL);
+    /* Delivered already: a cancel must not succeed. */
+    CHECK_EQ(MPI_Cancel(&s[1]), MPI_SUCCESS);
+    CHECK_EQ(MPI_Wait(&s[1], &st), MPI_SUCCESS);
+    MPI_Test_cancelled(&st, &flag);
+    CHECK_EQ(flag, 0);
+    CHECK(s[1] == MPI_REQUEST_NULL);
+    CHECK_EQ(MPI_Request_free(&s[2]), MPI_SUCCESS);
+    CHECK(s[2] == MPI_REQUEST_NULL);
+    int seen3 = 0, seen4 = 0;
+    for (int round = 0; round < 2; round++) {
+        int index = -1;
+        CHECK_EQ(MPI_Waitany(2, &s[3], &index, &st), MPI_SUCCESS);
+        if (index == 0) seen3++;
+        else if (index == 1) seen4++;
+        else CHECK(0);
+    }
+    CHECK_EQ(seen3, 1);
+    CHECK_EQ(seen4, 1);
+    CHECK(s[3] == MPI_REQUEST_NULL && s[4] == MPI_REQUEST_NULL);
+    int index = 0;
+    CHECK_EQ(MPI_Waitany(2, &s[3], &index, &st), MPI_SUCCESS);   /* all null now */
+    CHECK_EQ(index, MPI_UNDEFINED);
+    do {
+        CHECK_EQ(MPI_Request_get_status(s[5], &flag, &st), MPI_SUCCESS);
+    } while (!flag);
+    CHECK(s[5] != MPI_REQUEST_NULL);   /* get_status leaves the request */
+    int outcount = 0, indices[1];
+    do {
+        CHECK_EQ(MPI_Testsome(1, &s[5], &outcount, indices, MPI_STATUSES_IGNORE), MPI_SUCCESS);
+    } while (outcount == 0);
+    CHECK_EQ(outcount, 1);
+    CHECK(s[5] == MPI_REQUEST_NULL);
+}
+
 int main(int argc, char **argv) {
     test_begin(&argc, &argv, 120);
     rank = my_rank;
@@ -445,6 +503,8 @@ int main(int argc, char **argv) {
     STAGE("outliving_objects"); outliving_objects();
     ring_barrier();
     STAGE("waitall_reverse"); waitall_reverse();
+    ring_barrier();
+    STAGE("immediate_sends"); immediate_sends();
     ring_barrier();
     return test_end("p2p_requests");
 }
