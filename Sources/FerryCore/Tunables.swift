@@ -16,7 +16,7 @@ public struct TunableDescription: Sendable {
 public struct Tunables: Sendable {
     /// Bytes of one shared-memory cell including its 64-byte header.
     public var shmCellBytes: Int
-    /// Cells in each per-pair ring.
+    /// Cells in each per-pair ring; 0: automatic (`ringCells(localSize:)`, `linkRingCells`).
     public var shmRingCells: Int
     /// Messages up to this many bytes travel eagerly through the rings; larger ones use rendezvous.
     public var eagerLimitBytes: Int
@@ -37,8 +37,8 @@ public struct Tunables: Sendable {
     public static let descriptions: [TunableDescription] = [
         .init(variable: "FERRY_SHM_CELL_BYTES", defaultValue: 16384,
               meaning: "bytes of one shared-memory ring cell, header included (multiple of 64, >= 256)"),
-        .init(variable: "FERRY_SHM_RING_CELLS", defaultValue: 8,
-              meaning: "cells in each per-pair shared-memory ring (>= 2)"),
+        .init(variable: "FERRY_SHM_RING_CELLS", defaultValue: 0,
+              meaning: "cells in each per-pair shared-memory ring (>= 2); 0: 16 when the job has at most 16 ranks on the node, 8 above, and 8 in rings between jobs (dynamic processes)"),
         .init(variable: "FERRY_EAGER_LIMIT", defaultValue: 65536,
               meaning: "messages up to this many bytes are sent eagerly; larger ones use rendezvous"),
         .init(variable: "FERRY_PIPELINE_CHUNK", defaultValue: 16320,
@@ -54,6 +54,17 @@ public struct Tunables: Sendable {
         .init(variable: "FERRY_BUSY_POLL", defaultValue: 0,
               meaning: "1: waits always spin, even when ranks outnumber cores"),
     ]
+
+    /// Cells of the rings between the `localSize` ranks of a job on one node. Deeper rings keep
+    /// more small messages in flight (bidirectional 4 KiB streams: +5–10 %, docs/PERFORMANCE.md)
+    /// but rings are per ordered pair, so the memory grows as localSize²: small jobs get 16.
+    public func ringCells(localSize: Int) -> Int {
+        shmRingCells != 0 ? shmRingCells : (localSize <= 16 ? 16 : 8)
+    }
+
+    /// Cells of the rings between processes of two jobs (link segments): the same in every job
+    /// whatever its size, since both sides must agree (checked when they connect).
+    public var linkRingCells: Int { shmRingCells != 0 ? shmRingCells : 8 }
 
     public static func environmentInt(_ name: String, _ fallback: Int) -> Int {
         guard let raw = getenv(name), let value = Int(String(cString: raw)) else { return fallback }
@@ -74,7 +85,7 @@ public struct Tunables: Sendable {
             spinsBeforeYield: value("FERRY_SPINS_BEFORE_YIELD"),
             yieldsBeforeBlock: value("FERRY_YIELDS_BEFORE_BLOCK"), busyPoll: value("FERRY_BUSY_POLL"))
         t.shmCellBytes = max(256, (t.shmCellBytes + 63) & ~63)
-        t.shmRingCells = max(2, t.shmRingCells)
+        t.shmRingCells = t.shmRingCells == 0 ? 0 : max(2, t.shmRingCells)
         t.eagerLimitBytes = max(0, t.eagerLimitBytes)
         t.singleCopyMinBytes = max(0, t.singleCopyMinBytes)
         t.pipelineChunkBytes = max(64, min(t.pipelineChunkBytes, t.shmCellBytes - 64))

@@ -465,7 +465,7 @@ extension Runtime {
             guard let m = mapping else { throw MPIError(.intern, "no rings towards \(id)") }
             let out = accepting ? m.ring(acceptor: myIndex, toConnector: j) : m.ring(connector: myIndex, toAcceptor: j)
             let inc = accepting ? m.ring(connector: j, toAcceptor: myIndex) : m.ring(acceptor: j, toConnector: myIndex)
-            let p = Int32(node.addPeer(outgoing: out, incoming: inc, pid: pid))
+            let p = Int32(node.addPeer(outgoing: out, incoming: inc, pid: pid, ringCells: linkLayout.ringCells))
             precondition(Int(p) == worldSize + dynamic.linkedIdentities.count, "peer numbering")
             dynamic.linkedIdentities.append(id)
             dynamic.known[id] = p
@@ -483,7 +483,7 @@ extension Runtime {
 
     /// Ring geometry of this process's rings (link segments and a lone rank's own segment).
     private var linkLayout: NodeLayout {
-        NodeLayout(localSize: 1, cellBytes: tunables.shmCellBytes, ringCells: tunables.shmRingCells)
+        NodeLayout(localSize: 1, cellBytes: tunables.shmCellBytes, ringCells: tunables.linkRingCells)
     }
 
     // MARK: sockets

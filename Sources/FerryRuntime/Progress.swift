@@ -71,8 +71,8 @@ extension Runtime {
         if let ref = nodeRef { did = ref._withUnsafeGuaranteedRef { node in
             var did = false
             let me = Int(worldRank)
-            let limit = tunables.shmRingCells
             for p in 0..<node.peerCount where p != me {
+                let limit = node.ringCells(ofPeer: p)
                 var n = 0
                 while n < limit, let h = node.peek(from: p) {
                     handleCell(h, from: Int32(p))
@@ -114,9 +114,9 @@ extension Runtime {
     private func pushAll(_ node: NodeSegment) -> Bool {
         var did = false
         var i = 0
-        let burst = min(4, max(1, node.layout.ringCells / 2))
         while i < busyDestinations.count {
             let d = busyDestinations[i]
+            let burst = min(4, max(1, node.ringCells(ofPeer: Int(d)) / 2))
             if node.hasRoom(to: Int(d), cells: burst) && push(d, node) { did = true }
             if sendQueues[Int(d)].isEmpty { busyDestinations.remove(at: i) } else { i += 1 }
         }

@@ -141,7 +141,7 @@ public final class Runtime: @unchecked Sendable {
             // Local rank 0 creates the segment and tells the others whether that worked, so a
             // full /dev/shm fails every rank with the same clear message instead of a time-out.
             let layout = NodeLayout(localSize: worldSize, cellBytes: tunables.shmCellBytes,
-                                    ringCells: tunables.shmRingCells)
+                                    ringCells: tunables.ringCells(localSize: worldSize))
             var seg: NodeSegment? = nil
             var failure: MPIError? = nil
             if worldRank == 0 {

@@ -70,16 +70,18 @@ public final class NodeSegment {
     /// Ring this process writes towards each peer, and the ring it reads from each peer.
     private var outRing: UnsafeMutablePointer<UnsafeMutableRawPointer>
     private var inRing: UnsafeMutablePointer<UnsafeMutableRawPointer>
-    /// Next cell index to fill, per destination; next to consume, per source (process-local).
+    /// Next cell to fill, per destination; next to consume, per source (process-local), each
+    /// in [0, cells of that peer's rings).
     private var sendHead: UnsafeMutablePointer<Int>
     private var receiveTail: UnsafeMutablePointer<Int>
+    /// Cells of the rings to and from each peer: the node layout's for local ranks, the link
+    /// segment's for processes of other jobs (the two may differ).
+    private var cells: UnsafeMutablePointer<Int>
     /// Each peer's rank area (doorbell words), nil for linked peers.
     private var area: UnsafeMutablePointer<UnsafeMutableRawPointer?>
     private var pids: UnsafeMutablePointer<Int32>
     /// Link segments kept mapped for the life of the process.
     private var linkMappings: [LinkMapping] = []
-    private let cellMask: Int
-    private let cellsPowerOfTwo: Bool
 
     private static let magic: UInt64 = 0x4645_5252_5953_484D  // "FERRYSHM"
 
@@ -95,8 +97,6 @@ public final class NodeSegment {
             segment = try SharedSegment.open(name: name, byteCount: layout.totalBytes)
         }
         base = segment.base
-        cellsPowerOfTwo = layout.ringCells & (layout.ringCells - 1) == 0
-        cellMask = layout.ringCells - 1
         let n = layout.localSize
         peerCount = n
         capacity = max(n, 4)
@@ -104,6 +104,7 @@ public final class NodeSegment {
         inRing = .allocate(capacity: capacity)
         sendHead = .allocate(capacity: capacity)
         receiveTail = .allocate(capacity: capacity)
+        cells = .allocate(capacity: capacity)
         area = .allocate(capacity: capacity)
         pids = .allocate(capacity: capacity)
         for p in 0..<n {
@@ -111,6 +112,7 @@ public final class NodeSegment {
             inRing[p] = base + layout.ringsOffset + (p * n + localRank) * layout.ringBytes
             sendHead[p] = 0
             receiveTail[p] = 0
+            cells[p] = layout.ringCells
             area[p] = base + NodeLayout.headerBytes + p * NodeLayout.rankAreaBytes
             pids[p] = 0
         }
@@ -126,7 +128,7 @@ public final class NodeSegment {
 
     deinit {
         outRing.deallocate(); inRing.deallocate(); sendHead.deallocate(); receiveTail.deallocate()
-        area.deallocate(); pids.deallocate()
+        cells.deallocate(); area.deallocate(); pids.deallocate()
     }
 
     private var counterWord: UnsafeMutablePointer<UInt32> {
@@ -157,9 +159,10 @@ public final class NodeSegment {
     public func retain(_ mapping: LinkMapping) { linkMappings.append(mapping) }
 
     /// Adds a peer reached through a link segment: `outgoing` is the ring this process writes,
-    /// `incoming` the one it reads (both `layout.ringCells` cells of `layout.cellBytes`).
+    /// `incoming` the one it reads (both `ringCells` cells of `layout.cellBytes`).
     /// Returns the new peer index.
-    public func addPeer(outgoing: UnsafeMutableRawPointer, incoming: UnsafeMutableRawPointer, pid: Int32) -> Int {
+    public func addPeer(outgoing: UnsafeMutableRawPointer, incoming: UnsafeMutableRawPointer, pid: Int32,
+                        ringCells: Int) -> Int {
         if peerCount == capacity {
             let c = capacity * 2
             func grow<T>(_ p: inout UnsafeMutablePointer<T>) {
@@ -168,7 +171,8 @@ public final class NodeSegment {
                 p.deallocate()
                 p = q
             }
-            grow(&outRing); grow(&inRing); grow(&sendHead); grow(&receiveTail); grow(&area); grow(&pids)
+            grow(&outRing); grow(&inRing); grow(&sendHead); grow(&receiveTail); grow(&cells); grow(&area)
+            grow(&pids)
             capacity = c
         }
         let p = peerCount
@@ -176,6 +180,7 @@ public final class NodeSegment {
         inRing[p] = incoming
         sendHead[p] = 0
         receiveTail[p] = 0
+        cells[p] = ringCells
         area[p] = nil
         pids[p] = pid
         peerCount += 1
@@ -183,15 +188,20 @@ public final class NodeSegment {
         return p
     }
 
+    /// Cells of the rings to and from `peer`.
     @inline(__always)
-    private func slot(_ index: Int) -> Int { cellsPowerOfTwo ? index & cellMask : index % layout.ringCells }
+    public func ringCells(ofPeer peer: Int) -> Int { cells[peer] }
+
+    /// The ring index after `index` in rings of `n` cells.
+    @inline(__always)
+    private func next(_ index: Int, _ n: Int) -> Int { index &+ 1 == n ? 0 : index &+ 1 }
 
     // MARK: sending side
 
     /// The next free cell towards `destination`, or nil if the ring is full ("no resource").
     @inline(__always)
     public func reserve(to destination: Int) -> UnsafeMutablePointer<CellHeader>? {
-        let c = outRing[destination] + slot(sendHead[destination]) * layout.cellBytes
+        let c = outRing[destination] + sendHead[destination] &* layout.cellBytes
         let flag = c.assumingMemoryBound(to: UInt32.self)
         // Acquire pairs with the receiver's release in `release(from:)`: its reads of the old
         // payload are done before we overwrite it.
@@ -199,14 +209,18 @@ public final class NodeSegment {
         return c.assumingMemoryBound(to: CellHeader.self)
     }
 
-    /// True if the next `cells` cells towards `destination` are free (at most the ring size).
+    /// True if the next `cells` cells towards `destination` are free (all of them if the ring
+    /// has fewer).
     /// A sender that found the ring full waits on this with `cells` > 1 rather than on the
     /// next cell alone: the receiver frees cells in order, so the one polled is `cells` - 1
     /// cells away from those it is releasing, and the cache line of the cell being handed
     /// back is not fought over by the two cores once per message.
     @inline(__always)
     public func hasRoom(to destination: Int, cells: Int) -> Bool {
-        let c = outRing[destination] + slot(sendHead[destination] &+ cells &- 1) * layout.cellBytes
+        let n = self.cells[destination]
+        var i = sendHead[destination] &+ min(cells, n) &- 1
+        if i >= n { i &-= n }
+        let c = outRing[destination] + i &* layout.cellBytes
         return ferry_load_acquire_u32(c.assumingMemoryBound(to: UInt32.self)) == 0
     }
 
@@ -216,7 +230,7 @@ public final class NodeSegment {
     public func publish(to destination: Int, _ header: UnsafeMutablePointer<CellHeader>) {
         // Release pairs with the acquire in `peek(from:)`: header and payload are visible first.
         ferry_store_release_u32(UnsafeMutableRawPointer(header).assumingMemoryBound(to: UInt32.self), 1)
-        sendHead[destination] &+= 1
+        sendHead[destination] = next(sendHead[destination], cells[destination])
         if sleepersPossible { wakeIfSleeping(destination) }
     }
 
@@ -225,7 +239,7 @@ public final class NodeSegment {
     /// The oldest unconsumed cell from `source`, or nil.
     @inline(__always)
     public func peek(from source: Int) -> UnsafeMutablePointer<CellHeader>? {
-        let c = inRing[source] + slot(receiveTail[source]) * layout.cellBytes
+        let c = inRing[source] + receiveTail[source] &* layout.cellBytes
         // Acquire pairs with the sender's release in `publish(to:_:)`.
         guard ferry_load_acquire_u32(c.assumingMemoryBound(to: UInt32.self)) == 1 else { return nil }
         return c.assumingMemoryBound(to: CellHeader.self)
@@ -236,7 +250,7 @@ public final class NodeSegment {
     public func release(from source: Int, _ header: UnsafeMutablePointer<CellHeader>) {
         // Release pairs with the acquire in the sender's `reserve(to:)`.
         ferry_store_release_u32(UnsafeMutableRawPointer(header).assumingMemoryBound(to: UInt32.self), 0)
-        receiveTail[source] &+= 1
+        receiveTail[source] = next(receiveTail[source], cells[source])
         if sleepersPossible { wakeIfSleeping(source) }
     }
 

@@ -48,6 +48,43 @@ private func shmEntries(containing s: String) -> [String] {
         #expect(a.pid(ofLocalRank: 1) == getpid())
     }
 
+    @Test("a linked peer's rings may have another cell count: order, wrap-around and room hold per peer")
+    func linkedPeerWithOwnRingSize() throws {
+        // Node rings of 4 cells; a linked peer reached through rings of 3 cells (not a power of
+        // two) carved out of plain memory: both views of that pair live in this process.
+        let layout = NodeLayout(localSize: 1, cellBytes: 256, ringCells: 4)
+        let id = jobID("link")
+        let a = try NodeSegment(jobID: id, localRank: 0, layout: layout, standalone: true)
+        let b = try NodeSegment(jobID: id + "b", localRank: 0, layout: layout, standalone: true)
+        let ringBytes = 3 * 256
+        let mem = UnsafeMutableRawPointer.allocate(byteCount: 2 * ringBytes, alignment: 64)
+        defer { mem.deallocate() }
+        memset(mem, 0, 2 * ringBytes)
+        let pa = a.addPeer(outgoing: mem, incoming: mem + ringBytes, pid: getpid(), ringCells: 3)
+        let pb = b.addPeer(outgoing: mem + ringBytes, incoming: mem, pid: getpid(), ringCells: 3)
+        #expect(a.ringCells(ofPeer: pa) == 3 && a.ringCells(ofPeer: 0) == 4)
+        var sent = 0, received = 0
+        for round in 0..<5 {   // 5 rounds of 3 cross the end of the ring several times
+            #expect(a.hasRoom(to: pa, cells: 4), "room for the whole ring (3 of the 4 asked)")
+            for _ in 0..<3 {
+                let h = try #require(a.reserve(to: pa))
+                h.pointee.tag = Int32(sent)
+                a.publish(to: pa, h)
+                sent += 1
+            }
+            #expect(a.reserve(to: pa) == nil, "round \(round): 3 cells hold 3 messages")
+            #expect(!a.hasRoom(to: pa, cells: 1))
+            for _ in 0..<3 {
+                let h = try #require(b.peek(from: pb))
+                #expect(h.pointee.tag == Int32(received))
+                b.release(from: pb, h)
+                received += 1
+            }
+            #expect(b.peek(from: pb) == nil)
+        }
+        #expect(received == 15)
+    }
+
     @Test("the segment name is unlinked once every local rank has mapped it")
     func unlinkedAfterAllMapped() throws {
         let id = jobID("unlink")
@@ -99,7 +136,7 @@ private func shmEntries(containing s: String) -> [String] {
     }
 }
 
-@Suite("tunables") struct TunableTests {
+@Suite("tunables", .serialized) struct TunableTests {
     @Test("values are clamped into their valid ranges")
     func clamping() {
         setenv("FERRY_SHM_CELL_BYTES", "100", 1)
@@ -110,6 +147,23 @@ private func shmEntries(containing s: String) -> [String] {
         #expect(t.shmCellBytes == 256)
         #expect(t.shmRingCells == 2)
         #expect(t.pipelineChunkBytes == 256 - 64)
+    }
+
+    @Test("ring depth: 16 cells for jobs of up to 16 ranks on the node, 8 above and between jobs; a set value everywhere")
+    func ringCellsByJobSize() {
+        unsetenv("FERRY_SHM_RING_CELLS")
+        let auto = Tunables.fromEnvironment()
+        #expect(auto.shmRingCells == 0)
+        #expect(auto.ringCells(localSize: 2) == 16)
+        #expect(auto.ringCells(localSize: 16) == 16)
+        #expect(auto.ringCells(localSize: 17) == 8)
+        #expect(auto.linkRingCells == 8)
+        setenv("FERRY_SHM_RING_CELLS", "5", 1)
+        defer { unsetenv("FERRY_SHM_RING_CELLS") }
+        let set = Tunables.fromEnvironment()
+        #expect(set.ringCells(localSize: 2) == 5)
+        #expect(set.ringCells(localSize: 64) == 5)
+        #expect(set.linkRingCells == 5)
     }
 
     @Test("every tunable is documented")
