@@ -305,7 +305,8 @@ public final class NodeSegment {
 /// MPI_Comm_connect, created by the accepting root and mapped by every member of both sides.
 /// Layout: a 4096-byte header (magic, mapped counter), then `acceptors * connectors` rings
 /// from acceptor a to connector c at index a*C + c, then as many from connector c to acceptor
-/// a at A*C + c*A + a; every ring has the node layout's geometry.
+/// a at A*C + c*A + a; every ring has the geometry of `layout` (the same in every job, see
+/// `Tunables.linkRingCells`), which may differ from the node rings' depth.
 public final class LinkMapping {
     public let acceptors: Int
     public let connectors: Int
