@@ -214,8 +214,8 @@ public func PMPI_Allgather(_ sendbuf: UnsafeRawPointer?, _ sendcount: Int32, _ s
                            _ recvbuf: UnsafeMutableRawPointer?, _ recvcount: Int32, _ recvtype: Int32,
                            _ comm: Int32) -> Int32 {
     if withBorrowedBlocks(sendbuf, sendtype, recvtype, comm, { rt, c, st, t in
-        rt.allgatherFast(sendbuf, sendCount: Int(sendcount), sendType: st, recvbuf, recvCount: Int(recvcount),
-                         recvType: t, comm: c)
+        rt.blockCollectiveFast(.allgather, sendbuf, sendCount: Int(sendcount), sendType: st, recvbuf,
+                               recvCount: Int(recvcount), recvType: t, comm: c)
     }) != nil { return 0 }
     guard let rt = runtime("MPI_Allgather") else { return notInitialized }
     let (c, e) = collectiveComm(comm, rt, "MPI_Allgather")
@@ -244,8 +244,8 @@ public func PMPI_Alltoall(_ sendbuf: UnsafeRawPointer?, _ sendcount: Int32, _ se
                           _ recvbuf: UnsafeMutableRawPointer?, _ recvcount: Int32, _ recvtype: Int32,
                           _ comm: Int32) -> Int32 {
     if withBorrowedBlocks(sendbuf, sendtype, recvtype, comm, { rt, c, st, t in
-        rt.alltoallFast(sendbuf, sendCount: Int(sendcount), sendType: st, recvbuf, recvCount: Int(recvcount),
-                        recvType: t, comm: c)
+        rt.blockCollectiveFast(.alltoall, sendbuf, sendCount: Int(sendcount), sendType: st, recvbuf,
+                               recvCount: Int(recvcount), recvType: t, comm: c)
     }) != nil { return 0 }
     guard let rt = runtime("MPI_Alltoall") else { return notInitialized }
     let (c, e) = collectiveComm(comm, rt, "MPI_Alltoall")

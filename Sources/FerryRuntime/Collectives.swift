@@ -189,8 +189,8 @@ extension Runtime {
         if rc == 0 { rc = checkRoot(root, comm!) }
         if rc != 0 { return rc }
         let t = datatype!, bytes = count * t.size
-        if bytes > 0 && comm!.size > 1 && bytes <= min(tunables.eagerLimitBytes, tunables.shmCellBytes - cellHeaderBytes) {
-            // One cell per hop: decided on the byte count alone, which every rank passes alike.
+        if bytes > 0 && comm!.size > 1 && fitsCellBcast(bytes) {
+            // One cell per hop (see fitsCellBcast).
             if t.isContiguous { return cellBcast(byteAddress(buf, t.trueLowerBound)!, bytes: bytes, root: Int(root), comm: comm!) }
             let s = Scratch(bytes)
             if comm!.rank == root { t.pack(from: buf, count: count, packedOffset: 0, into: s.base, bytes: bytes) }

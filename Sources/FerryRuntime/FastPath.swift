@@ -58,12 +58,10 @@ extension Runtime {
         let rc = checkReceive(UnsafeRawPointer(buffer), count, datatype, source, tag, comm)
         if rc != 0 { return rc }
         guard source >= 0, datatype.isContiguous else { return nil }
-        let destination = byteAddress(UnsafeRawPointer(buffer), datatype.trueLowerBound)
-        guard let (n, t) = unexpectedOrder.isEmpty
-            ? readEagerCell(destination, capacity: count &* datatype.size, peer: comm.worldRank(ofPeer: source),
-                            context: comm.pointToPointContext, source: source, tag: tag)
-            : takeUnexpectedEager(destination, capacity: count &* datatype.size, context: comm.pointToPointContext,
-                                  source: source, tag: tag) else { return nil }
+        guard let (n, t) = readEagerMessage(byteAddress(UnsafeRawPointer(buffer), datatype.trueLowerBound),
+                                            capacity: count &* datatype.size, peer: comm.worldRank(ofPeer: source),
+                                            context: comm.pointToPointContext, source: source, tag: tag)
+        else { return nil }
         status = Status(source: source, tag: t, error: 0, byteCount: n)
         return 0
     }
@@ -123,6 +121,18 @@ extension Runtime {
         }
     }
 
+    /// A single-cell eager message with this envelope from world rank `peer`, copied to
+    /// `destination`: from the unexpected queue when it holds messages (they are older than
+    /// anything in the rings), else from the head of that peer's ring. Nil, with nothing
+    /// consumed, when neither fast way applies. Returns the byte count and the tag.
+    @inline(__always)
+    func readEagerMessage(_ destination: UnsafeMutableRawPointer?, capacity: Int, peer: Int32, context: UInt32,
+                          source: Int32, tag: Int32) -> (Int, Int32)? {
+        unexpectedOrder.isEmpty
+            ? readEagerCell(destination, capacity: capacity, peer: peer, context: context, source: source, tag: tag)
+            : takeUnexpectedEager(destination, capacity: capacity, context: context, source: source, tag: tag)
+    }
+
     /// Receives the oldest unexpected message matching the envelope if it is a whole eager
     /// message that fits (what the general path would deliver first), without a request.
     /// Returns the byte count and the tag, or nil with nothing consumed. This keeps a receiver
@@ -150,9 +160,15 @@ extension Runtime {
         guard !comm.isInter, !comm.isFreed, count > 0, t.isCommitted, t.isContiguous, root >= 0,
               Int(root) < comm.peerCount, comm.peerCount > 1 else { return nil }
         let bytes = count &* t.size
-        guard bytes > 0, bytes <= min(tunables.eagerLimitBytes, tunables.shmCellBytes - cellHeaderBytes),
-              let base = byteAddress(buf, t.trueLowerBound) else { return nil }
+        guard bytes > 0, fitsCellBcast(bytes), let base = byteAddress(buf, t.trueLowerBound) else { return nil }
         return cellBcast(base, bytes: bytes, root: Int(root), comm: comm)
+    }
+
+    /// Whether a broadcast of `bytes` packed bytes goes cell by cell (`cellBcast`): decided on
+    /// the byte count alone, which every rank passes alike, by both broadcast entries.
+    @inline(__always)
+    func fitsCellBcast(_ bytes: Int) -> Bool {
+        bytes <= min(tunables.eagerLimitBytes, tunables.shmCellBytes - cellHeaderBytes)
     }
 
     /// Broadcast of `bytes` (at most one cell) packed bytes over a binomial tree, each hop one
@@ -168,10 +184,8 @@ extension Runtime {
         if vr == 0 { while span < n { span <<= 1 } } else { span = vr & -vr }
         if vr != 0 {
             let parent = real(vr - span)
-            if locking || (unexpectedOrder.isEmpty
-                    ? readEagerCell(buffer, capacity: bytes, peer: comm.worldRank(ofPeer: parent), context: context,
-                                    source: parent, tag: tag)
-                    : takeUnexpectedEager(buffer, capacity: bytes, context: context, source: parent, tag: tag)) == nil {
+            if locking || readEagerMessage(buffer, capacity: bytes, peer: comm.worldRank(ofPeer: parent),
+                                           context: context, source: parent, tag: tag) == nil {
                 let r = irecvInternal(buffer, count: bytes, datatype: byte(), source: parent, tag: tag, comm: comm, context: context)
                 let rc = waitInternal(r).error
                 if rc != 0 { return rc }

@@ -189,34 +189,33 @@ extension Runtime {
     /// exchanges, so it takes a whole slot.
     var allgatherSlotShare: Int { worldSize == 2 ? 2 : 1 }
 
-    /// MPI_Allgather on MPI_COMM_WORLD through the node area when `directBlocks` allows, else nil.
-    @inline(__always)
-    public func allgatherFast(_ send: UnsafeRawPointer?, sendCount: Int, sendType: Datatype, _ recv: UnsafeMutableRawPointer?,
-                              recvCount: Int, recvType: Datatype, comm: Communicator) -> Int32? {
-        guard let (blockBytes, ref) = directBlocks(send, sendCount, sendType, recv, recvCount, recvType, comm,
-                                                    blocks: allgatherSlotShare)
-        else { return nil }
-        ref._withUnsafeGuaranteedRef { node in
-            nodeAllgather(node, input: Runtime.isInPlace(send) ? nil : send, output: recv!, blockBytes: blockBytes)
-        }
-        return 0
-    }
+    /// The block collectives that `blockCollectiveFast` runs through the node area.
+    public enum BlockCollective { case allgather, alltoall }
 
-    /// MPI_Alltoall on MPI_COMM_WORLD through the node area when `directBlocks` allows, else nil.
+    /// MPI_Allgather or MPI_Alltoall on MPI_COMM_WORLD through the node area when
+    /// `directBlocks` allows (the general entry's choice for the same arguments), else nil.
     @inline(__always)
-    public func alltoallFast(_ send: UnsafeRawPointer?, sendCount: Int, sendType: Datatype, _ recv: UnsafeMutableRawPointer?,
-                             recvCount: Int, recvType: Datatype, comm: Communicator) -> Int32? {
+    public func blockCollectiveFast(_ which: BlockCollective, _ send: UnsafeRawPointer?, sendCount: Int,
+                                    sendType: Datatype, _ recv: UnsafeMutableRawPointer?, recvCount: Int,
+                                    recvType: Datatype, comm: Communicator) -> Int32? {
+        // The slot holds one block of an allgather, all of a rank's blocks of an alltoall.
+        let blocks = which == .allgather ? allgatherSlotShare : worldSize
         guard let (blockBytes, ref) = directBlocks(send, sendCount, sendType, recv, recvCount, recvType, comm,
-                                                    blocks: allgatherSlotShare)
+                                                    blocks: blocks)
         else { return nil }
+        let input = Runtime.isInPlace(send) ? nil : send
         ref._withUnsafeGuaranteedRef { node in
-            nodeAlltoall(node, input: Runtime.isInPlace(send) ? nil : send, output: recv!, blockBytes: blockBytes)
+            switch which {
+            case .allgather: nodeAllgather(node, input: input, output: recv!, blockBytes: blockBytes)
+            case .alltoall: nodeAlltoall(node, input: input, output: recv!, blockBytes: blockBytes)
+            }
         }
         return 0
     }
 
     /// MPI_Allgather of blocks of `blockBytes` (≤ slot) into `output`; `input` nil: in place.
     func nodeAllgather(_ node: NodeSegment, input: UnsafeRawPointer?, output: UnsafeMutableRawPointer, blockBytes: Int) {
+        assert(blockBytes <= Runtime.slotBytes, "allgather block larger than a node slot")
         let parity = Int(nodeGeneration & 1), me = Int(worldRank)
         copyInline(buffer(node, me, parity, blockBytes), input ?? UnsafeRawPointer(output + me * blockBytes), blockBytes)
         arrive(node)
@@ -227,6 +226,7 @@ extension Runtime {
 
     /// MPI_Alltoall of blocks of `blockBytes` (n blocks ≤ slot); `input` nil means in place.
     func nodeAlltoall(_ node: NodeSegment, input: UnsafeRawPointer?, output: UnsafeMutableRawPointer, blockBytes: Int) {
+        assert(worldSize * blockBytes <= Runtime.slotBytes, "alltoall input larger than a node slot")
         let parity = Int(nodeGeneration & 1), me = Int(worldRank), n = worldSize
         copyInline(buffer(node, me, parity, n * blockBytes), input ?? UnsafeRawPointer(output), n * blockBytes)
         arrive(node)

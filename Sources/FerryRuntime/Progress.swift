@@ -22,7 +22,8 @@ enum SendItem {
 }
 
 /// FIFO of outgoing work for one destination: a ring of plain values in storage of its own,
-/// so that queueing and dequeueing touch no reference count. Grows (doubling) when full.
+/// so that queueing and dequeueing touch no reference count. Grows (doubling) when full; the
+/// capacity stays a power of two, so positions wrap with a mask.
 struct SendQueue {
     private var base: UnsafeMutablePointer<SendItem>
     private var capacity: Int
@@ -30,6 +31,7 @@ struct SendQueue {
     private var count = 0
 
     init(capacity: Int = 16) {
+        precondition(capacity > 0 && capacity & (capacity - 1) == 0, "send queue capacity: a power of two")
         self.capacity = capacity
         base = .allocate(capacity: capacity)
     }
@@ -40,7 +42,7 @@ struct SendQueue {
 
     @inline(__always) mutating func append(_ item: SendItem) {
         if count == capacity { grow() }
-        (base + (head &+ count) % capacity).initialize(to: item)
+        (base + ((head &+ count) & (capacity &- 1))).initialize(to: item)
         count &+= 1
     }
 
@@ -52,7 +54,7 @@ struct SendQueue {
 
     private mutating func grow() {
         let bigger = UnsafeMutablePointer<SendItem>.allocate(capacity: capacity * 2)
-        for k in 0..<count { (bigger + k).initialize(to: base[(head + k) % capacity]) }
+        for k in 0..<count { (bigger + k).initialize(to: base[(head + k) & (capacity - 1)]) }
         base.deallocate()
         base = bigger
         head = 0

@@ -7,7 +7,8 @@
  *  3. 300 MPI_Send of an int from every other rank to rank 0, tags cycling over 0, 1, 2;
  *     rank 0 starts late, probes, then receives per source all tag-2 messages, then all
  *     tag-0, then all tag-1 (not the arrival order): each tag's messages in sending order;
- *  4. world allreduce, allgather and alltoall right after those streams, values exact.
+ *  4. world allreduce, allgather and alltoall right after those streams, values exact, and an
+ *     alltoall whose blocks fit the node area's slot one by one but not all together.
  * Prints "coll_runahead: OK" from rank 0 when every check passed.
  * ranks: 2 3 4 */
 #include "common.h"
@@ -80,6 +81,16 @@ static void world_collectives(void) {
     for (int i = 0; i < size_; i++) out[i] = 100 * rank_ + i;
     COLL(Alltoall, alltoall, out, 1, MPI_INT, in, 1, MPI_INT, MPI_COMM_WORLD);
     for (int i = 0; i < size_; i++) CHECK(in[i] == 100 * i + rank_, "alltoall[%d] = %d", i, in[i]);
+    /* Blocks that fit the node area's slot alone but not all together (the slot holds a
+       rank's whole alltoall input): must not take the node area. 1000 ints per block. */
+    enum { B = 1000 };
+    static int bout[16 * B], bin[16 * B];
+    for (int i = 0; i < size_ * B; i++) { bout[i] = rank_ * 1000000 + i; bin[i] = -1; }
+    COLL(Alltoall, alltoall, bout, B, MPI_INT, bin, B, MPI_INT, MPI_COMM_WORLD);
+    int bad = 0;
+    for (int i = 0; i < size_; i++)
+        for (int j = 0; j < B; j++) bad += bin[i * B + j] != i * 1000000 + rank_ * B + j;
+    CHECK(bad == 0, "alltoall of %d-int blocks: %d wrong values", B, bad);
 }
 
 int main(int argc, char **argv) {
