@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <spawn.h>
 #include <sched.h>
+#include <sys/socket.h>
 #include "ferry_shims.h"
 
 extern char **environ;
@@ -25,6 +26,15 @@ int ferry_spawn_detached(int *pid, const char *path, char *const argv[]) {
     posix_spawn_file_actions_destroy(&actions);
     if (rc == 0) *pid = child;
     return rc;
+}
+
+int ferry_peer_credentials(int fd, uint32_t *uid, int32_t *pid) {
+    struct ucred cred;
+    socklen_t length = sizeof cred;
+    if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &length) != 0) return -1;
+    *uid = cred.uid;
+    *pid = cred.pid;
+    return 0;
 }
 
 /* The CPUs this process may run on, in order, into `out` (at most `max`); returns how many. */

@@ -11,8 +11,11 @@ private func initialize(_ level: ThreadLevel) -> Int32 {
         try Runtime.initialize(threadLevel: level)
         return 0
     } catch {
+        // Fatal, as in MPICH: MPI_COMM_WORLD's handler is MPI_ERRORS_ARE_FATAL, and a program
+        // carrying on without MPI would print results it never computed.
         complain("ferry: MPI_Init failed: \(error)")
-        return error.code
+        fflush(nil)
+        _exit(error.code == 0 ? 1 : min(max(error.code, 1), 255))
     }
 }
 
@@ -52,7 +55,8 @@ public func PMPI_Finalized(_ flag: UnsafeMutablePointer<Int32>?) -> Int32 {
 @_cdecl("PMPI_Abort")
 public func PMPI_Abort(_ comm: Int32, _ code: Int32) -> Int32 {
     guard let rt = Runtime.shared else { _exit(code == 0 ? 1 : code) }
-    rt.abort(code: code, message: "ferry: rank \(rt.worldRank) called MPI_Abort with error code \(code)")
+    let name = borrowComm(comm, rt).map { $0.takeUnretainedValue().name } ?? "comm \(comm)"
+    rt.abort(code: code, message: "application called MPI_Abort(\(name), \(code))")
 }
 
 @_cdecl("PMPI_Query_thread")

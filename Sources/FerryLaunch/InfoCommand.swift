@@ -44,11 +44,17 @@ enum InfoCommand {
         }
         out.append("transports: self shm")
         out.append("single copy: " + singleCopyReport())
-        let effective = effectiveValues(Tunables.fromEnvironment())
+        let effective = (try? Tunables.fromEnvironment()).map(effectiveValues) ?? [:]
         for d in Tunables.descriptions {
-            let value = effective[d.variable] ?? Tunables.value(d.variable)
             let source = getenv(d.variable) != nil ? "from the environment; " : ""
-            out.append("\(d.variable): \(value) (\(source)default \(d.defaultValue)) -- \(d.meaning)")
+            let value: String
+            do throws(MPIError) {
+                let raw = try Tunables.value(d.variable, in: Tunables.processEnvironment)
+                value = "\(effective[d.variable] ?? raw)"
+            } catch {
+                value = "INVALID (\(error.detail))"
+            }
+            out.append("\(d.variable): \(value) (\(source)default \(d.defaultValue); \(d.accepted)) -- \(d.meaning)")
         }
         return out
     }

@@ -1,6 +1,11 @@
 // Why a job was torn down, the one line the launcher prints about it, and the exit status it
 // implies. Pure value code, unit-tested.
 
+#if canImport(Glibc)
+import Glibc
+#endif
+import FerryPMI
+
 /// The first event that ended a job early.
 enum JobFailure: Equatable {
     case signaled(rank: Int, pid: Int32, signal: Int32)
@@ -12,6 +17,12 @@ enum JobFailure: Equatable {
     case spawnFailed(rank: Int, message: String)
     /// A job started by MPI_Comm_spawn whose spawning process ended.
     case spawnerEnded(pid: Int32)
+    /// A running rank closed its PMI connection after init and before finalize.
+    case pmiClosed(rank: Int, pid: Int32)
+    /// A rank sent PMI requests without reading the replies until too many were queued.
+    case pmiFlood(rank: Int, pid: Int32, pendingBytes: Int)
+    /// The reader of the launcher's stdout (1) or stderr (2) went away, or writing failed.
+    case outputClosed(stream: Int32, errno: Int32)
 
     /// The line printed to stderr (without newline).
     func message(host: String) -> String {
@@ -33,6 +44,13 @@ enum JobFailure: Equatable {
             return "ferry run: could not start rank \(rank): \(message); job terminated"
         case let .spawnerEnded(pid):
             return "ferry run: the process that spawned this job (pid \(pid)) has ended; job terminated"
+        case let .pmiClosed(rank, pid):
+            return "ferry run: rank \(rank) (pid \(pid)) on host \(host) closed its PMI connection before MPI_Finalize; job terminated"
+        case let .pmiFlood(rank, pid, pending):
+            return "ferry run: rank \(rank) (pid \(pid)) on host \(host) does not read its PMI replies (\(pending) bytes queued, limit \(PMILimits.pendingReplyBytes)); job terminated"
+        case let .outputClosed(stream, code):
+            let name = stream == 1 ? "standard output" : "standard error"
+            return "ferry run: cannot write the job's \(name): \(String(cString: strerror(code)))\(code == EPIPE ? " (its reader has gone)" : ""); job terminated"
         }
     }
 
@@ -46,6 +64,9 @@ enum JobFailure: Equatable {
         case let .interrupted(signal): return 128 + signal
         case .spawnFailed: return 127
         case .spawnerEnded: return 1
+        case .pmiClosed: return 1
+        case .pmiFlood: return 1
+        case .outputClosed(_, let code): return code == EPIPE ? 128 + SIGPIPE : 1
         }
     }
 

@@ -4,10 +4,18 @@
 // Single-threaded: everything happens in one poll(2) loop. Called by RunCommand.
 //
 // Teardown: the first failure (a rank killed by a signal, exiting before finalize, calling
-// abort, the --timeout, or a signal to the launcher) sends SIGTERM to every rank still alive
-// (the relayed signal itself for an interrupt), SIGKILL 200 ms later, and stops waiting
-// 800 ms after the failure, so the launcher exits within one second. Ranks are signalled by
-// pid, and only while unreaped, so a recycled pid is never hit.
+// abort, closing its PMI connection before finalize, not reading its PMI replies, the
+// --timeout, a reader of our output gone, or a signal to the launcher) sends SIGTERM to every
+// rank's process group (the relayed signal itself for an interrupt), SIGKILL 200 ms later,
+// and stops waiting 800 ms after the failure, so the launcher exits within one second. Each
+// rank leads its own process group (RankSpawner), so a program started through a wrapper
+// script is reached too.
+//
+// Nothing here blocks: PMI replies and forwarded output are queued and written when poll says
+// the other side can take them; a rank whose unread PMI replies pass PMILimits.pendingReplyBytes
+// fails the job, and ranks' output is not read while our own stdout or stderr is backed up.
+// The ranks die with the launcher even when it is SIGKILLed: the runtime asks for
+// PR_SET_PDEATHSIG and watches its PMI socket for our end closing (FerryRuntime).
 import CFerryShims
 #if canImport(Glibc)
 import Glibc
@@ -21,6 +29,11 @@ final class JobSupervisor {
         var pid: pid_t = -1
         var pmiFD: Int32 = -1
         var pmiBuffer = PMILineBuffer()
+        /// PMI replies not yet written (the socket was full), from `pmiOutHead` on.
+        var pmiOut: [UInt8] = []
+        var pmiOutHead = 0
+        /// When the rank's PMI connection closed (EOF) while it was still running.
+        var pmiClosedAt: Double?
         var stdout: OutputForwarder
         var stderr: OutputForwarder
         var status: POSIX.ExitStatus?
@@ -28,6 +41,9 @@ final class JobSupervisor {
 
     static let killGraceSeconds = 0.2
     static let giveUpSeconds = 0.8
+    /// How long a rank that closed its PMI socket before finalize has to exit by itself (its
+    /// exit status, when it comes, says more than the closed socket).
+    static let pmiClosedGraceSeconds = 0.5
 
     private let options: RunOptions
     /// The resolved executable of each application context.
@@ -43,6 +59,8 @@ final class JobSupervisor {
     private var teardownStart: Double?
     private var killSent = false
     private var signalFD: Int32 = -1
+    private let stdoutSink = OutputSink(stream: 1)
+    private let stderrSink = OutputSink(stream: 2)
 
     /// - Parameters:
     ///   - programPaths: the resolved executable of each of `options.applications`.
@@ -128,8 +146,8 @@ final class JobSupervisor {
         for (index, application) in options.applicationOfEachRank.enumerated() {
             let context = options.applications[application]
             let prefix = options.tagOutput ? "[\(index)] " : ""
-            var rank = Rank(index: index, stdout: OutputForwarder(sourceFD: -1, sinkFD: 1, prefix: prefix),
-                            stderr: OutputForwarder(sourceFD: -1, sinkFD: 2, prefix: prefix))
+            var rank = Rank(index: index, stdout: OutputForwarder(sourceFD: -1, sink: stdoutSink, prefix: prefix),
+                            stderr: OutputForwarder(sourceFD: -1, sink: stderrSink, prefix: prefix))
             let env = Self.environment(base: base, options: options, jobID: jobID, rank: index,
                                        launcherPath: launcherPath, cpu: placement.map { $0[index % $0.count] })
             switch RankSpawner.spawn(path: programPaths[application], argv: [context.program] + context.arguments,
@@ -139,8 +157,8 @@ final class JobSupervisor {
             case .success(let spawned):
                 rank.pid = spawned.pid
                 rank.pmiFD = spawned.pmiFD
-                rank.stdout = OutputForwarder(sourceFD: spawned.stdoutFD, sinkFD: 1, prefix: prefix)
-                rank.stderr = OutputForwarder(sourceFD: spawned.stderrFD, sinkFD: 2, prefix: prefix)
+                rank.stdout = OutputForwarder(sourceFD: spawned.stdoutFD, sink: stdoutSink, prefix: prefix)
+                rank.stderr = OutputForwarder(sourceFD: spawned.stderrFD, sink: stderrSink, prefix: prefix)
                 ranks.append(rank)
             case .failure(let error):
                 beginTeardown(.spawnFailed(rank: index, message: error.message))
@@ -167,41 +185,66 @@ final class JobSupervisor {
             } else if let deadline, now >= deadline {
                 beginTeardown(.timedOut(seconds: options.timeoutSeconds ?? 0))
                 continue
+            } else if let closed = ranks.first(where: { $0.status == nil && $0.pmiClosedAt.map { now >= $0 + Self.pmiClosedGraceSeconds } ?? false }) {
+                beginTeardown(.pmiClosed(rank: closed.index, pid: closed.pid))
+                continue
             }
             pollOnce(timeoutMs: pollTimeoutMs(now: now, deadline: deadline))
             reap()
+            checkSinks()
         }
         return finish()
+    }
+
+    /// Fails the job once a reader of our stdout or stderr has gone away.
+    private func checkSinks() {
+        for sink in [stdoutSink, stderrSink] {
+            if let e = sink.brokenErrno, failure == nil { beginTeardown(.outputClosed(stream: sink.stream, errno: e)) }
+        }
     }
 
     private func pollTimeoutMs(now: Double, deadline: Double?) -> Int32 {
         var next = now + 0.25  // safety net: reap even if a SIGCHLD byte were lost
         if let start = teardownStart {
             next = min(next, killSent ? start + Self.giveUpSeconds : start + Self.killGraceSeconds)
-        } else if let deadline {
-            next = min(next, deadline)
+        } else {
+            if let deadline { next = min(next, deadline) }
+            for rank in ranks where rank.status == nil {
+                if let closed = rank.pmiClosedAt { next = min(next, closed + Self.pmiClosedGraceSeconds) }
+            }
         }
         return Int32(max(0, (next - now) * 1000).rounded(.up))
     }
 
     /// Waits for one batch of events and handles them.
     private func pollOnce(timeoutMs: Int32) {
-        enum Source { case signals, pmi(Int), stdout(Int), stderr(Int) }
+        enum Source { case signals, pmi(Int), stdout(Int), stderr(Int), sink(OutputSink) }
         var fds: [pollfd] = [pollfd(fd: signalFD, events: Int16(POLLIN), revents: 0)]
         var sources: [Source] = [.signals]
+        for sink in [stdoutSink, stderrSink] where sink.pendingBytes > 0 && sink.brokenErrno == nil {
+            fds.append(pollfd(fd: sink.fd, events: Int16(POLLOUT), revents: 0)); sources.append(.sink(sink))
+        }
+        // A backed-up sink stops the reading of ranks' output: they wait in write(2) meanwhile.
+        let readStdout = !stdoutSink.isAboveHighWater, readStderr = !stderrSink.isAboveHighWater
         for rank in ranks {
-            if rank.pmiFD >= 0 { fds.append(pollfd(fd: rank.pmiFD, events: Int16(POLLIN), revents: 0)); sources.append(.pmi(rank.index)) }
-            if rank.stdout.isOpen { fds.append(pollfd(fd: rank.stdout.sourceFD, events: Int16(POLLIN), revents: 0)); sources.append(.stdout(rank.index)) }
-            if rank.stderr.isOpen { fds.append(pollfd(fd: rank.stderr.sourceFD, events: Int16(POLLIN), revents: 0)); sources.append(.stderr(rank.index)) }
+            if rank.pmiFD >= 0 {
+                let events = POLLIN | (rank.pmiOut.count > rank.pmiOutHead ? POLLOUT : 0)
+                fds.append(pollfd(fd: rank.pmiFD, events: Int16(events), revents: 0)); sources.append(.pmi(rank.index))
+            }
+            if rank.stdout.isOpen && readStdout { fds.append(pollfd(fd: rank.stdout.sourceFD, events: Int16(POLLIN), revents: 0)); sources.append(.stdout(rank.index)) }
+            if rank.stderr.isOpen && readStderr { fds.append(pollfd(fd: rank.stderr.sourceFD, events: Int16(POLLIN), revents: 0)); sources.append(.stderr(rank.index)) }
         }
         let n = poll(&fds, nfds_t(fds.count), timeoutMs)
         guard n > 0 else { return }
         for (i, entry) in fds.enumerated() where entry.revents != 0 {
             switch sources[i] {
             case .signals: handleSignals()
-            case .pmi(let r): servePMI(rank: r)
+            case .pmi(let r):
+                if entry.revents & Int16(POLLOUT) != 0 { flushPMI(rank: r) }
+                if entry.revents & ~Int16(POLLOUT) != 0 { servePMI(rank: r) }
             case .stdout(let r): ranks[r].stdout.pump()
             case .stderr(let r): ranks[r].stderr.pump()
+            case .sink(let sink): sink.flush()
             }
         }
     }
@@ -216,10 +259,13 @@ final class JobSupervisor {
         }
     }
 
-    /// Reads everything available on a rank's PMI socket and performs the server's actions.
-    private func servePMI(rank index: Int) {
+    /// Reads what is available on a rank's PMI socket (a bounded number of reads, so a rank
+    /// that floods requests cannot keep the loop to itself) and performs the server's actions.
+    private func servePMI(rank index: Int, maxReads: Int = 16) {
         var buffer = [UInt8](repeating: 0, count: 16384)
-        while ranks[index].pmiFD >= 0 {
+        var reads = 0
+        while ranks[index].pmiFD >= 0 && reads < maxReads {
+            reads += 1
             switch POSIX.read(ranks[index].pmiFD, into: &buffer) {
             case .data(let n):
                 ranks[index].pmiBuffer.append(Array(buffer[..<n]))
@@ -235,7 +281,32 @@ final class JobSupervisor {
             case .endOfFile:
                 _ = close(ranks[index].pmiFD)
                 ranks[index].pmiFD = -1
+                // Still running, initialized and not finalized: it has lost its launcher
+                // connection (or closed it), and the job cannot finish; fail it unless it
+                // exits by itself within the grace period.
+                if ranks[index].status == nil && server.hasInitialized(client: index) && !server.hasFinalized(client: index) {
+                    ranks[index].pmiClosedAt = POSIX.now()
+                }
             }
+        }
+    }
+
+    /// Writes a rank's queued PMI replies as far as its socket takes them.
+    private func flushPMI(rank index: Int) {
+        while ranks[index].pmiFD >= 0 && ranks[index].pmiOutHead < ranks[index].pmiOut.count {
+            let head = ranks[index].pmiOutHead
+            let n = ranks[index].pmiOut.withUnsafeBytes { b in
+                send(ranks[index].pmiFD, b.baseAddress! + head, b.count - head, Int32(MSG_DONTWAIT | MSG_NOSIGNAL))
+            }
+            if n > 0 { ranks[index].pmiOutHead += n; continue }
+            if n < 0 && errno == EINTR { continue }
+            if n < 0 && errno == EAGAIN { break }
+            // The rank closed its end: EOF on the read side will tell.
+            ranks[index].pmiOut.removeAll(); ranks[index].pmiOutHead = 0
+            return
+        }
+        if ranks[index].pmiOutHead == ranks[index].pmiOut.count {
+            ranks[index].pmiOut.removeAll(keepingCapacity: true); ranks[index].pmiOutHead = 0
         }
     }
 
@@ -243,8 +314,12 @@ final class JobSupervisor {
         for action in actions {
             switch action {
             case let .send(client, line):
-                if ranks.indices.contains(client), ranks[client].pmiFD >= 0 {
-                    POSIX.writeAll(ranks[client].pmiFD, Array(line.utf8), timeoutSeconds: 1)
+                guard ranks.indices.contains(client), ranks[client].pmiFD >= 0 else { continue }
+                ranks[client].pmiOut.append(contentsOf: line.utf8)
+                flushPMI(rank: client)
+                let pending = ranks[client].pmiOut.count - ranks[client].pmiOutHead
+                if pending > PMILimits.pendingReplyBytes && failure == nil {
+                    beginTeardown(.pmiFlood(rank: client, pid: ranks[client].pid, pendingBytes: pending))
                 }
             case let .abort(client, code):
                 if failure == nil {
@@ -292,20 +367,59 @@ final class JobSupervisor {
         signalLiveRanks(firstSignal)
     }
 
+    /// Signals the process group of every rank (each leads its own): what a rank started
+    /// itself (a wrapper script's program, helpers) goes down with it. The group of a rank
+    /// already reaped is signalled too while it still has members; its id cannot be given to a
+    /// new process while any member lives (the kernel does not reuse a pid still in use as a
+    /// group id), so only an empty group's id can have been recycled, by a process that made
+    /// itself a group leader since: a case the pid space makes remote, accepted here.
     private func signalLiveRanks(_ signal: Int32) {
-        for rank in ranks where rank.status == nil && rank.pid > 0 { _ = kill(rank.pid, signal) }
+        for rank in ranks where rank.pid > 0 {
+            if kill(-rank.pid, signal) != 0 && rank.status == nil { _ = kill(rank.pid, signal) }
+        }
     }
 
     /// Flushes all output, prints the failure line, removes leftover segments, returns the status.
     private func finish() -> Int32 {
+        let limit: Double? = failure == nil ? nil : POSIX.now() + 1
+        var stopped = false
         for index in ranks.indices {
+            // What the rank wrote last may still be in its pipes, more than the sinks hold.
+            while !stopped {
+                ranks[index].stdout.drain()
+                ranks[index].stderr.drain()
+                let blocked = (ranks[index].stdout.isOpen && stdoutSink.isAboveHighWater)
+                    || (ranks[index].stderr.isOpen && stderrSink.isAboveHighWater)
+                if !blocked { break }
+                stopped = !waitForSinks(limit: limit)
+            }
             ranks[index].stdout.finish()
             ranks[index].stderr.finish()
             if ranks[index].pmiFD >= 0 { _ = close(ranks[index].pmiFD); ranks[index].pmiFD = -1 }
         }
-        if let failure { POSIX.writeAll(2, failure.message(host: host) + "\n") }
+        checkSinks()
+        if let failure { stderrSink.enqueue(Array((failure.message(host: host) + "\n").utf8)) }
+        let end: Double? = failure == nil ? nil : POSIX.now() + 1
+        while !stopped && [stdoutSink, stderrSink].contains(where: { $0.pendingBytes > 0 && $0.brokenErrno == nil }) {
+            stopped = !waitForSinks(limit: end)
+        }
         SharedMemoryCleanup.removeSegments(jobID: jobID)
         if let failure { return failure.exitStatus }
         return JobFailure.statusByte(firstNonZeroExit ?? 0)
+    }
+
+    /// Waits (at most 100 ms) until our stdout or stderr takes more, and writes to them.
+    /// After a clean run the launcher waits as long as the reader takes (the output is the
+    /// job's result); after a failure until `limit`. Returns false when the wait should stop:
+    /// past `limit`, or a relayed signal (SIGINT, SIGTERM, SIGHUP) arrived.
+    private func waitForSinks(limit: Double?) -> Bool {
+        if let limit, POSIX.now() >= limit { return false }
+        let waiting = [stdoutSink, stderrSink].filter { $0.pendingBytes > 0 && $0.brokenErrno == nil }
+        var fds = [pollfd(fd: signalFD, events: Int16(POLLIN), revents: 0)]
+        fds += waiting.map { pollfd(fd: $0.fd, events: Int16(POLLOUT), revents: 0) }
+        _ = poll(&fds, nfds_t(fds.count), 100)
+        if fds[0].revents != 0 && SignalRelay.take(from: signalFD).contains(where: SignalRelay.relayed.contains) { return false }
+        waiting.forEach { $0.flush() }
+        return true
     }
 }

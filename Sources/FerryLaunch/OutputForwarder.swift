@@ -2,6 +2,7 @@
 // at a time, so lines of different ranks never interleave mid-line. Optionally prefixes each
 // line with `[rank] `. A partial line waits for its newline, for EOF, or for the end of the
 // job; a partial line longer than `maxPartialBytes` is forwarded as it is, to bound memory.
+// Lines go to an OutputSink, which never blocks.
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -9,16 +10,16 @@ import Glibc
 struct OutputForwarder {
     /// Read end of the rank's pipe; -1 once closed.
     private(set) var sourceFD: Int32
-    /// Where lines go: 1 or 2.
-    let sinkFD: Int32
+    /// Where lines go: the launcher's stdout or stderr.
+    let sink: OutputSink
     /// Bytes put before every line (empty unless tagging).
     let prefix: [UInt8]
     private var partial: [UInt8] = []
     static let maxPartialBytes = 65536
 
-    init(sourceFD: Int32, sinkFD: Int32, prefix: String) {
+    init(sourceFD: Int32, sink: OutputSink, prefix: String) {
         self.sourceFD = sourceFD
-        self.sinkFD = sinkFD
+        self.sink = sink
         self.prefix = Array(prefix.utf8)
     }
 
@@ -40,9 +41,10 @@ struct OutputForwarder {
         }
     }
 
-    /// Reads until the pipe is empty (not until EOF: a rank's children may hold it open).
+    /// Reads until the pipe is empty (not until EOF: a rank's children may hold it open), or
+    /// until the sink is above its high-water mark (what is left stays in the pipe).
     mutating func drain() {
-        while sourceFD >= 0 {
+        while sourceFD >= 0 && !sink.isAboveHighWater {
             var buffer = [UInt8](repeating: 0, count: 65536)
             switch POSIX.read(sourceFD, into: &buffer) {
             case .data(let n): forward(buffer[..<n])
@@ -58,7 +60,7 @@ struct OutputForwarder {
     mutating func flushPartial() {
         guard !partial.isEmpty else { return }
         partial.append(0x0A)
-        POSIX.writeAll(sinkFD, prefix + partial)
+        sink.enqueue(prefix + partial)
         partial.removeAll()
     }
 
@@ -92,6 +94,6 @@ struct OutputForwarder {
             }
         }
         partial = Array(chunk[(lastNewline + 1)...])
-        POSIX.writeAll(sinkFD, out)
+        sink.enqueue(out)
     }
 }

@@ -33,15 +33,15 @@ enum RankSpawner {
         }
         var sockets: [Int32] = [-1, -1]
         guard socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0, &sockets) == 0 else {
-            return .failure(SpawnError("socketpair failed: errno \(errno)"))
+            return .failure(SpawnError("socketpair failed: \(String(cString: strerror(errno)))"))
         }
         guard let outPipe = POSIX.makePipe() else {
             closeAll(sockets)
-            return .failure(SpawnError("pipe failed: errno \(errno)"))
+            return .failure(SpawnError("pipe failed: \(String(cString: strerror(errno)))"))
         }
         guard let errPipe = POSIX.makePipe() else {
             closeAll(sockets + [outPipe.read, outPipe.write])
-            return .failure(SpawnError("pipe failed: errno \(errno)"))
+            return .failure(SpawnError("pipe failed: \(String(cString: strerror(errno)))"))
         }
         let out = [outPipe.read, outPipe.write], err = [errPipe.read, errPipe.write]
         // dup2(3, 3) would leave close-on-exec set; move the child end off descriptor 3 first.

@@ -4,6 +4,9 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import CFerryShims
+import FerryCore
+import Foundation
 
 enum RunCommand {
     /// Runs `ferry run <arguments>`; returns the exit status.
@@ -50,6 +53,14 @@ enum RunCommand {
                                             status: 127))
             }
             programPaths.append(ProgramResolver.absolute(found))
+            // The ranks would each stop in MPI_Init on an invalid tunable: say it once, now.
+            let settings = options.environment(ofApplication: index)
+            let lookup: (String) -> String? = { name in
+                settings.last { $0.name == name }?.value ?? getenv(name).map { String(cString: $0) }
+            }
+            do throws(MPIError) { _ = try Tunables.fromEnvironment(lookup) } catch {
+                return .failure(LaunchError(message: "\(error.detail)\(context)", status: 2))
+            }
             if let directory = options.workingDirectory(ofApplication: index) {
                 if let problem = ProgramResolver.directoryProblem(directory) {
                     return .failure(LaunchError(message: "cannot use working directory '\(directory)'\(context): \(problem)",
@@ -58,7 +69,27 @@ enum RunCommand {
                 options.applications[index].workingDirectory = ProgramResolver.absolute(directory)
             }
         }
+        if let wanted = options.cpuSet, let problem = cpuSetProblem(wanted) {
+            return .failure(LaunchError(message: problem, status: 2))
+        }
         return .success(programPaths)
+    }
+
+    /// Why `--cpu-set` cannot be used as given, or nil: the set becomes this launcher's
+    /// affinity (as the job's placement does), and every CPU it names must then be in it — a
+    /// CPU that does not exist, is offline or is outside our cgroup's cpuset is not.
+    static func cpuSetProblem(_ wanted: [Int]) -> String? {
+        let c = wanted.map { Int32(clamping: $0) }
+        let rc = ferry_set_cpus(c, Int32(c.count))
+        var buffer = [Int32](repeating: 0, count: 4096)
+        let n = Int(ferry_allowed_cpus(&buffer, 4096))
+        let allowed = Set(buffer.prefix(n).map { Int($0) })
+        let missing = wanted.filter { !allowed.contains($0) }
+        guard rc != 0 || !missing.isEmpty else { return nil }
+        let online = (try? String(contentsOfFile: "/sys/devices/system/cpu/online", encoding: .utf8))?
+            .trimmingCharacters(in: .whitespacesAndNewlines) ?? "unknown"
+        let bad = (missing.isEmpty ? wanted : missing).map(String.init).joined(separator: ",")
+        return "--cpu-set: CPU \(bad) cannot be used (no such CPU, offline, or not allowed to this process); CPUs online: \(online)"
     }
 
     /// The absolute path of the running executable (the `ferry` binary even when started

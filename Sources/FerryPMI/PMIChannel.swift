@@ -26,7 +26,7 @@ struct PMIChannel {
             let n = bytes.withUnsafeMutableBytes { write(fd, $0.baseAddress! + done, $0.count - done) }
             if n < 0 {
                 if errno == EINTR { continue }
-                throw MPIError(.other, "PMI write failed: errno \(errno)")
+                throw MPIError(.other, "PMI write failed: \(String(cString: strerror(errno)))")
             }
             done += n
         }
@@ -51,7 +51,7 @@ struct PMIChannel {
             let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress!, $0.count) }
             if n < 0 {
                 if errno == EINTR { continue }
-                throw MPIError(.other, "PMI read failed: errno \(errno)")
+                throw MPIError(.other, "PMI read failed: \(String(cString: strerror(errno)))")
             }
             if n == 0 { throw MPIError(.other, "PMI server closed the connection") }
             chunk.withUnsafeBytes { buffer.append(UnsafeRawBufferPointer(rebasing: $0[..<n])) }

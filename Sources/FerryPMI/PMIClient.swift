@@ -41,6 +41,9 @@ public final class PMIClient: Sendable {
     private let state: Mutex<State>
     /// The raw descriptor, read without the lock by `abort` (-1 for a singleton).
     private let abortFD: Int32
+    /// The socket to the launcher (-1 for a singleton), for watching it close: only poll it,
+    /// never read or write it outside this class.
+    public var launcherFD: Int32 { abortFD }
 
     private init(rank: Int, size: Int, appnum: Int, universeSize: Int, kvsName: String,
                  keyMaxBytes: Int, valueMaxBytes: Int, channel: PMIChannel?) {
@@ -83,7 +86,10 @@ public final class PMIClient: Sendable {
             }
             var channel = PMIChannel(fd: try PMISocket.connect(port))
             do throws(MPIError) {
-                _ = try channel.exchange(PMIMessage("initack", ["pmiid": "\(id)"]), expecting: "initack")
+                let ack = try channel.exchange(PMIMessage("initack", ["pmiid": "\(id)"]), expecting: "initack")
+                guard ack["rc"] == nil || ack["rc"] == "0" else {
+                    throw MPIError(.other, "the PMI server refused PMI_ID=\(id): \(ack["msg"] ?? "no reason given")")
+                }
                 var rank: Int?, size: Int?
                 while rank == nil || size == nil {
                     let set = try channel.expect("set")

@@ -11,4 +11,10 @@ public enum PMILimits {
     public static let valueMaxBytes = 1024
     /// Longest wire line, in bytes: room for a maximal key and value both fully percent-encoded.
     public static let maxLineBytes = 8192
+    /// Most keys one rank may put in the launcher's key-value space.
+    public static let keysPerRank = 4096
+    /// Most bytes (keys plus values) one rank may put in the launcher's key-value space.
+    public static let bytesPerRank = 1 << 20
+    /// Most reply bytes the launcher holds for a rank that does not read them.
+    public static let pendingReplyBytes = 1 << 20
 }

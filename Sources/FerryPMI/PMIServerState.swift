@@ -28,7 +28,11 @@ public final class PMIServerState {
     /// Value of the reserved key `PMI_process_mapping`.
     public let processMapping: String
 
-    private var store: [String: String] = [:]
+    /// Key -> value and the connection that put it.
+    private var store: [String: (value: String, owner: Int)] = [:]
+    /// Keys and bytes each connection holds in `store` (bounded by PMILimits).
+    private var keysOfClient: [Int: Int] = [:]
+    private var bytesOfClient: [Int: Int] = [:]
     private var barrierArrivals: Set<Int> = []
     private var initialized: Set<Int> = []
     private var finalized: Set<Int> = []
@@ -97,6 +101,10 @@ public final class PMIServerState {
             guard let id = message.int("pmiid"), (0..<size).contains(id) else {
                 return [reply(client, PMIMessage("initack", ["rc": "-1", "msg": "bad_pmiid"]))]
             }
+            // Connection i is rank i's own socket: no connection may speak for another rank.
+            guard id == client, rankOfClient[client] == nil else {
+                return [reply(client, PMIMessage("initack", ["rc": "-1", "msg": "pmiid_not_yours"]))]
+            }
             initialized.insert(client)
             rankOfClient[client] = id
             return [
@@ -122,7 +130,7 @@ public final class PMIServerState {
         case "get_universe_size":
             return [reply(client, PMIMessage("universe_size", ["size": "\(universeSize)", "rc": "0"]))]
         case "put":
-            return [reply(client, put(message))]
+            return [reply(client, put(message, from: client))]
         case "get":
             return [reply(client, get(message))]
         case "barrier_in":
@@ -147,14 +155,29 @@ public final class PMIServerState {
         .send(client: client, line: message.line)
     }
 
-    private func put(_ message: PMIMessage) -> PMIMessage {
+    private func put(_ message: PMIMessage, from client: Int) -> PMIMessage {
         func failure(_ why: String) -> PMIMessage { PMIMessage("put_result", ["rc": "-1", "msg": why]) }
         guard message["kvsname"] == kvsName else { return failure("unknown_kvsname") }
         guard let key = message["key"], !key.isEmpty else { return failure("missing_key") }
         guard key.utf8.count <= PMILimits.keyMaxBytes else { return failure("key_too_long") }
         guard let value = message["value"] else { return failure("missing_value") }
         guard value.utf8.count <= PMILimits.valueMaxBytes else { return failure("value_too_long") }
-        store[key] = value
+        let bytes = key.utf8.count + value.utf8.count
+        var keys = keysOfClient[client, default: 0] + 1, used = bytesOfClient[client, default: 0] + bytes
+        if let old = store[key], old.owner == client {
+            keys -= 1
+            used -= key.utf8.count + old.value.utf8.count
+        }
+        guard keys <= PMILimits.keysPerRank, used <= PMILimits.bytesPerRank else {
+            return failure("key-value space limit reached: a rank may put at most \(PMILimits.keysPerRank) keys and \(PMILimits.bytesPerRank) bytes")
+        }
+        if let old = store[key], old.owner != client {
+            keysOfClient[old.owner, default: 0] -= 1
+            bytesOfClient[old.owner, default: 0] -= key.utf8.count + old.value.utf8.count
+        }
+        keysOfClient[client] = keys
+        bytesOfClient[client] = used
+        store[key] = (value, client)
         return PMIMessage("put_result", ["rc": "0", "msg": "success"])
     }
 
@@ -162,7 +185,7 @@ public final class PMIServerState {
         func failure(_ why: String) -> PMIMessage { PMIMessage("get_result", ["rc": "-1", "msg": why]) }
         guard message["kvsname"] == kvsName else { return failure("unknown_kvsname") }
         guard let key = message["key"] else { return failure("missing_key") }
-        let value = key == "PMI_process_mapping" ? processMapping : store[key]
+        let value = key == "PMI_process_mapping" ? processMapping : store[key]?.value
         guard let value else { return failure("key_not_found") }
         return PMIMessage("get_result", ["rc": "0", "msg": "success", "value": value])
     }

@@ -15,6 +15,7 @@
 // parents accept.
 import FerryCore
 import FerryShm
+import FerrySys
 import FerryDatatype
 import FerryCollectives
 import CFerryShims
@@ -140,7 +141,8 @@ extension Runtime {
     /// `MPI_Open_port`: a listening Unix socket; the name is what MPI_Comm_connect needs.
     public func openPort() throws(MPIError) -> String {
         lock(); dynamic.portCount += 1; let n = dynamic.portCount; unlock()
-        let name = portPrefix + "\(getpid())-\(n)-" + String(UInt32.random(in: 0...UInt32.max), radix: 16)
+        // Unguessable: another user cannot take the name first (abstract names are first come).
+        let name = portPrefix + "\(getpid())-\(n)-" + randomHex(16)
         let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard fd >= 0 else { throw MPIError(.port, "MPI_Open_port: socket() failed: \(errnoText())") }
         let ok = withAbstractAddress(name) { a, len in bind(fd, a, len) == 0 && listen(fd, 64) == 0 }
@@ -163,19 +165,19 @@ extension Runtime {
 
     /// `MPI_Comm_accept`: collective over `comm`; `port` matters at `root` only.
     public func commAccept(port: String, root: Int32, comm: Communicator) throws(MPIError) -> Communicator {
-        try join(comm: comm, root: root, accepting: true) { () throws(MPIError) -> Int32 in
+        try join(comm: comm, root: root, accepting: true) { () throws(MPIError) -> JoinEndpoint in
             lock(); let listener = dynamic.ports[port]; unlock()
             guard let listener else {
                 throw MPIError(.port, "MPI_Comm_accept: '\(port)' is not a port opened by this process (MPI_Open_port)")
             }
-            return try acceptConnection(listener, watching: nil)
+            return .listening(listener, port: port, watching: nil)
         }
     }
 
     /// `MPI_Comm_connect`: collective over `comm`; `port` matters at `root` only.
     public func commConnect(port: String, root: Int32, comm: Communicator) throws(MPIError) -> Communicator {
-        try join(comm: comm, root: root, accepting: false) { () throws(MPIError) -> Int32 in
-            try dial(port)
+        try join(comm: comm, root: root, accepting: false) { () throws(MPIError) -> JoinEndpoint in
+            .dialed(try dial(port))
         }
     }
 
@@ -185,7 +187,7 @@ extension Runtime {
         let mine = try openPort()
         defer { try? closePort(mine) }
         try sendFrame(fd, Array(mine.utf8))
-        let theirs = String(decoding: try receiveFrame(fd), as: UTF8.self)
+        let theirs = String(decoding: try receiveFrame(fd, timeoutSeconds: nil), as: UTF8.self)
         if theirs == mine { throw MPIError(.arg, "MPI_Comm_join: the socket leads back to this process") }
         return mine < theirs ? try commAccept(port: mine, root: 0, comm: selfComm)
                              : try commConnect(port: theirs, root: 0, comm: selfComm)
@@ -231,7 +233,7 @@ extension Runtime {
     /// `MPI_Comm_spawn` / `MPI_Comm_spawn_multiple`: `applications` matter at `root` only.
     /// Starts the children with `ferry run` and accepts their connection.
     public func commSpawn(_ applications: [SpawnApplication], root: Int32, comm: Communicator) throws(MPIError) -> Communicator {
-        try join(comm: comm, root: root, accepting: true) { () throws(MPIError) -> Int32 in
+        try join(comm: comm, root: root, accepting: true) { () throws(MPIError) -> JoinEndpoint in
             guard !applications.isEmpty else { throw MPIError(.spawn, "MPI_Comm_spawn_multiple: no command") }
             for a in applications where a.maxprocs < 1 {
                 throw MPIError(.spawn, "MPI_Comm_spawn: maxprocs is \(a.maxprocs) for '\(a.command)' (at least 1)")
@@ -240,7 +242,6 @@ extension Runtime {
                 throw MPIError(.spawn, "MPI_Comm_spawn: cannot find the ferry launcher (set FERRY_LAUNCHER to its path, or put ferry in PATH)")
             }
             let port = try openPort()
-            defer { try? closePort(port) }
             var argv = [launcher, "run", "-genv", "FERRY_PARENT_PORT", port]
             // This rank is bound to one CPU; its children may use the CPUs it had before.
             if let cpus = cpusBeforeBinding { argv += ["--cpu-set", cpus.map(String.init).joined(separator: ",")] }
@@ -274,10 +275,11 @@ extension Runtime {
                 argv += ["--nargs", "\(a.arguments.count)", "--", command]
                 argv += a.arguments
             }
-            let pid = try startProcess(argv)
+            let pid: pid_t
+            do throws(MPIError) { pid = try startProcess(argv) } catch { try? closePort(port); throw error }
             lock(); dynamic.launchers.append(pid); unlock()
             lock(); let listener = dynamic.ports[port]!; unlock()
-            return try acceptConnection(listener, watching: pid)
+            return .listening(listener, port: port, watching: pid, closeAfter: true)
         }
     }
 
@@ -334,10 +336,18 @@ extension Runtime {
 
     // MARK: the join protocol
 
+    /// What the root of a join holds before the handshake: a socket it dialled, or a port to
+    /// accept on (`watching`: a spawned launcher whose end fails the wait; `closeAfter`: a port
+    /// opened for this join only).
+    enum JoinEndpoint {
+        case dialed(Int32)
+        case listening(Int32, port: String, watching: pid_t?, closeAfter: Bool = false)
+    }
+
     /// The collective part of accept, connect and spawn. `root` runs `endpoint` to get the
     /// socket to the other side's root (or the error that every member then returns).
     private func join(comm: Communicator, root: Int32, accepting: Bool,
-                      endpoint: () throws(MPIError) -> Int32) throws(MPIError) -> Communicator {
+                      endpoint: () throws(MPIError) -> JoinEndpoint) throws(MPIError) -> Communicator {
         guard !comm.isFreed else { throw MPIError(.comm, "invalid or freed communicator") }
         if comm.isInter { throw MPIError(.comm, "dynamic process calls need an intracommunicator") }
         guard root >= 0 && Int(root) < comm.size else { throw MPIError(.root, "root \(root) is not a rank of the communicator") }
@@ -352,33 +362,39 @@ extension Runtime {
         var created: LinkMapping?
         if comm.rank == root {
             do {
-                let fd = try endpoint()
-                defer { close(fd) }
-                (outcome, created) = try handshake(fd, comm: comm, mask: mask, accepting: accepting)
+                switch try endpoint() {
+                case .dialed(let fd):
+                    defer { close(fd) }
+                    (outcome, created) = try handshake(connectorOn: fd, comm: comm, mask: mask)
+                case let .listening(listener, port, watching, closeAfter):
+                    defer { if closeAfter { try? closePort(port) } }
+                    let (fd, request) = try acceptRequest(listener, port: port, watching: watching)
+                    defer { close(fd) }
+                    (outcome, created) = try handshake(acceptorOn: fd, request: request, comm: comm, mask: mask)
+                }
             } catch {
                 outcome = Array("error \(error.errorClass.rawValue) \(error.detail)".utf8)
             }
         }
         outcome = try bcastBytes(outcome, root: root, comm: comm)
 
-        let lines = String(decoding: outcome, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
-        if let first = lines.first, first.hasPrefix("error ") {
-            let parts = first.split(separator: " ", maxSplits: 2).map(String.init)
-            let cls = ErrorClass(rawValue: Int32(parts[1]) ?? 15) ?? .other
+        if outcome.starts(with: Array("error ".utf8)) {
+            let parts = String(decoding: outcome, as: UTF8.self).split(separator: " ", maxSplits: 2).map(String.init)
+            let cls = ErrorClass(rawValue: Int32(parts.count > 1 ? parts[1] : "") ?? 15) ?? .other
             throw MPIError(cls, parts.count > 2 ? parts[2] : "MPI_Comm_accept/connect failed")
         }
-        // ok / <context id> / <segment or -> / <acceptors> / <connectors> / remote members...
-        guard lines.count >= 5, let id = UInt32(lines[1]), let a = Int(lines[3]), let c = Int(lines[4]),
-              lines.count >= 5 + (accepting ? c : a) else {
-            throw MPIError(.intern, "malformed connection record")
+        let record: JoinRecord
+        do { record = try PortHandshake.parseRecord(outcome) } catch {
+            throw MPIError(.intern, "malformed connection record: \(error.reason)")
         }
-        let remoteCount = accepting ? c : a
-        let remote = lines[5..<(5 + remoteCount)].map { line -> (String, Int32) in
-            let f = line.split(separator: " ")
-            return (String(f[0]), Int32(f.count > 1 ? f[1] : "0") ?? 0)
+        let expectedRemote = accepting ? record.connectors : record.acceptors
+        guard record.remote.count == expectedRemote, (accepting ? record.acceptors : record.connectors) == comm.size else {
+            throw MPIError(.intern, "malformed connection record: side sizes do not match")
         }
-        let gpids = try attach(segment: lines[2], created: created, acceptors: a, connectors: c,
-                               accepting: accepting, myIndex: Int(comm.rank), remote: remote)
+        let gpids = try attach(segment: record.segment, created: created, acceptors: record.acceptors,
+                               connectors: record.connectors, accepting: accepting, myIndex: Int(comm.rank),
+                               remote: record.remote.map { ($0.identity, $0.pid) })
+        let id = record.contextID
         lock(); contextMask[Int(id) / 64] &= ~(UInt64(1) << UInt64(id % 64)); unlock()
         let localDup = try commDup(comm)
         let nc = Communicator(contextID: id, group: comm.group, remoteGroup: Group(worldRanks: gpids, myWorldRank: worldRank))
@@ -387,62 +403,66 @@ extension Runtime {
         return nc
     }
 
-    /// Root side of the join: the two roots swap member lists and masks; the acceptor picks the
-    /// context id and creates the link segment. Returns the record to broadcast.
-    private func handshake(_ fd: Int32, comm: Communicator, mask: [UInt64],
-                           accepting: Bool) throws(MPIError) -> ([UInt8], LinkMapping?) {
-        let layout = linkLayout
-        var members: [String] = []
-        lock()
-        for g in comm.group.worldRanks {
+    /// This side's members as the handshake names them.
+    private func handshakeMembers(_ comm: Communicator) -> [HandshakeMember] {
+        lock(); defer { unlock() }
+        return comm.group.worldRanks.map { g in
             let pid = Int(g) == Int(worldRank) ? getpid() : node?.pid(ofPeer: Int(g)) ?? 0
-            members.append("\(identity(ofPeer: g)) \(pid)")
+            return HandshakeMember(identity: identity(ofPeer: g), pid: pid)
         }
-        unlock()
-        let maskText = mask.map { String($0, radix: 16) }.joined(separator: " ")
-        let geometry = "\(layout.cellBytes) \(layout.ringCells)"
-        if !accepting {
-            let hello = (["ferry-connect 1", geometry, maskText, "\(members.count)"] + members).joined(separator: "\n")
-            try sendFrame(fd, Array(hello.utf8))
-            let reply = try receiveFrame(fd)
-            let text = String(decoding: reply, as: UTF8.self)
-            guard text.hasPrefix("ferry-accept 1\n") else { throw MPIError(.port, "the port's owner is not a Ferry process") }
-            return (Array(text.dropFirst("ferry-accept 1\n".count).utf8), nil)
+    }
+
+    private var handshakeGeometry: String { "\(linkLayout.cellBytes) \(linkLayout.ringCells)" }
+
+    /// Connecting root: sends the request, reads the acceptor's answer. Returns the record to
+    /// broadcast to this side.
+    private func handshake(connectorOn fd: Int32, comm: Communicator, mask: [UInt64]) throws(MPIError) -> ([UInt8], LinkMapping?) {
+        let request = ConnectRequest(geometry: handshakeGeometry, mask: mask, members: handshakeMembers(comm))
+        try sendFrame(fd, PortHandshake.encode(request))
+        let answer: AcceptAnswer
+        do { answer = try PortHandshake.parseAnswer(try receiveFrame(fd, timeoutSeconds: nil)) } catch let e as PortHandshakeError {
+            throw MPIError(.port, "malformed answer on the port: \(e.reason)")
+        } catch let e as MPIError { throw e } catch { throw MPIError(.port, "\(error)") }
+        switch answer {
+        case let .refused(cls, text): throw MPIError(ErrorClass(rawValue: cls) ?? .other, text)
+        case let .accepted(record): return (PortHandshake.encode(record), nil)
         }
-        let hello = String(decoding: try receiveFrame(fd), as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+    }
+
+    /// Accepting root: picks the context id, creates the link segment, answers. Returns the
+    /// record to broadcast to this side.
+    private func handshake(acceptorOn fd: Int32, request: ConnectRequest, comm: Communicator,
+                           mask: [UInt64]) throws(MPIError) -> ([UInt8], LinkMapping?) {
         func refuse(_ e: MPIError) throws(MPIError) -> Never {
-            try? sendFrame(fd, Array("ferry-accept 1\nerror \(e.errorClass.rawValue) \(e.detail)".utf8))
+            try? sendFrame(fd, PortHandshake.encode(AcceptAnswer.refused(errorClass: e.errorClass.rawValue, text: e.detail)))
             throw e
         }
-        guard hello.count >= 4, hello[0] == "ferry-connect 1", let c = Int(hello[3]), hello.count >= 4 + c else {
-            try refuse(MPIError(.port, "malformed connection request on the port"))
+        let geometry = handshakeGeometry
+        guard request.geometry == geometry else {
+            try refuse(MPIError(.other, "the two jobs use different shared-memory cells (\(request.geometry) vs \(geometry) bytes/cells: FERRY_SHM_CELL_BYTES, FERRY_SHM_RING_CELLS)"))
         }
-        guard hello[1] == geometry else {
-            try refuse(MPIError(.other, "the two jobs use different shared-memory cells (\(hello[1]) vs \(geometry) bytes/cells: FERRY_SHM_CELL_BYTES, FERRY_SHM_RING_CELLS)"))
-        }
-        let theirs = hello[2].split(separator: " ").map { UInt64($0, radix: 16) ?? 0 }
         var chosen: UInt32? = nil
         for k in 0..<Runtime.maskWords {
-            let w = mask[k] & (k < theirs.count ? theirs[k] : 0)
+            let w = mask[k] & (k < request.mask.count ? request.mask[k] : 0)
             if w != 0 { chosen = UInt32(k * 64 + w.trailingZeroBitCount); break }
         }
         guard let chosen else { try refuse(MPIError(.other, "out of communicator context ids")) }
-        let remote = Array(hello[4..<(4 + c)])
         // A segment only if some pair of processes has no rings yet.
         lock()
-        let allKnown = remote.allSatisfy { line in peer(ofIdentity: String(line.split(separator: " ")[0])) != nil }
-        dynamic.linkCount += 1
-        let segmentName = allKnown ? "-" : "/ferry-\(jobID)-link\(getpid())-\(dynamic.linkCount)"
+        let allKnown = request.members.allSatisfy { peer(ofIdentity: $0.identity) != nil }
         unlock()
+        let segmentName = allKnown ? "-" : "/ferry-\(jobID)-link-\(randomHex(16))"
         var mapping: LinkMapping? = nil
         if !allKnown {
-            do { mapping = try LinkMapping(name: segmentName, acceptors: comm.size, connectors: c, layout: layout, create: true) }
+            do { mapping = try LinkMapping(name: segmentName, acceptors: comm.size, connectors: request.members.count, layout: linkLayout, create: true) }
             catch { try refuse(error) }
         }
-        let record = (["ok", "\(chosen)", segmentName, "\(comm.size)", "\(c)"] + members).joined(separator: "\n")
-        do { try sendFrame(fd, Array(("ferry-accept 1\n" + record).utf8)) } catch { mapping?.discard(); throw error }
-        let mine = (["ok", "\(chosen)", segmentName, "\(comm.size)", "\(c)"] + remote).joined(separator: "\n")
-        return (Array(mine.utf8), mapping)
+        let mine = JoinRecord(contextID: chosen, segment: segmentName, acceptors: comm.size,
+                              connectors: request.members.count, remote: handshakeMembers(comm))
+        do { try sendFrame(fd, PortHandshake.encode(AcceptAnswer.accepted(mine))) } catch { mapping?.discard(); throw error }
+        var theirs = mine
+        theirs.remote = request.members
+        return (PortHandshake.encode(theirs), mapping)
     }
 
     /// Maps the link segment (if any) and turns the remote members into peers. Returns their
@@ -488,6 +508,42 @@ extension Runtime {
 
     // MARK: sockets
 
+    /// Waits for a well-formed connection request from a process of this user on `listener`,
+    /// keeping this process's traffic moving. Any other connection (another user, a request
+    /// that is malformed or does not arrive within 10 s) is closed and logged on stderr, and
+    /// the wait goes on: nobody but the log learns of it. With `watching`, fails if that child
+    /// process (a spawned launcher) ends first.
+    private func acceptRequest(_ listener: Int32, port: String, watching: pid_t?) throws(MPIError) -> (Int32, ConnectRequest) {
+        var refusals = 0
+        while true {
+            let fd = try acceptConnection(listener, watching: watching)
+            var uid: UInt32 = 0, pid: Int32 = 0
+            let why: String
+            if ferry_peer_credentials(fd, &uid, &pid) != 0 {
+                why = "its credentials cannot be read: \(errnoText())"
+            } else if uid != geteuid() {
+                why = "it belongs to uid \(uid), not to this job's user (uid \(geteuid()))"
+            } else {
+                do {
+                    let request = try PortHandshake.parseRequest(try receiveFrame(fd, timeoutSeconds: 10))
+                    return (fd, request)
+                } catch let e as PortHandshakeError {
+                    why = "malformed request (\(e.reason))"
+                } catch let e as MPIError {
+                    why = e.detail
+                } catch {
+                    why = "\(error)"
+                }
+            }
+            close(fd)
+            refusals += 1
+            if refusals <= 8 {
+                let more = refusals == 8 ? " (further refusals on this port are not logged)" : ""
+                logLine("ferry: MPI_Comm_accept on \(port): refused a connection from pid \(pid): \(why)\(more)")
+            }
+        }
+    }
+
     /// Waits for a connection on `listener`, keeping this process's traffic moving. With
     /// `watching`, fails if that child process (a spawned launcher) ends first.
     private func acceptConnection(_ listener: Int32, watching: pid_t?) throws(MPIError) -> Int32 {
@@ -527,6 +583,14 @@ extension Runtime {
             let e = errnoText(); close(fd)
             throw MPIError(.port, "cannot connect to port \(port): \(e) (closed, or opened on another node)")
         }
+        // Abstract socket names are open to every local user: talk only to a listener of ours.
+        var uid: UInt32 = 0, pid: Int32 = 0
+        guard ferry_peer_credentials(fd, &uid, &pid) == 0, uid == geteuid() else {
+            close(fd)
+            let e = MPIError(.port, "MPI_Comm_connect: port \(port) is held by process \(pid) of uid \(uid), not by this user (uid \(geteuid())): refused")
+            logLine("ferry: \(e.detail)")
+            throw e
+        }
         return fd
     }
 
@@ -542,13 +606,21 @@ extension Runtime {
         }
     }
 
-    private func receiveFrame(_ fd: Int32) throws(MPIError) -> [UInt8] {
+    /// One length-prefixed frame from `fd`, keeping this process's traffic moving while it
+    /// waits; with `timeoutSeconds`, fails if the whole frame has not arrived by then.
+    private func receiveFrame(_ fd: Int32, timeoutSeconds: Double?) throws(MPIError) -> [UInt8] {
+        let deadline = timeoutSeconds.map { monotonicSeconds() + $0 }
         func exactly(_ count: Int) throws(MPIError) -> [UInt8] {
             var out = [UInt8](repeating: 0, count: count)
             var got = 0
             while got < count {
                 var p = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
-                if poll(&p, 1, 1) == 0 { lock(); _ = progress(); unlock(); continue }
+                if poll(&p, 1, 1) == 0 {
+                    if let deadline, monotonicSeconds() > deadline {
+                        throw MPIError(.port, "no complete request within \(Int(timeoutSeconds ?? 0)) s")
+                    }
+                    lock(); _ = progress(); unlock(); continue
+                }
                 let n = out.withUnsafeMutableBytes { b in recv(fd, b.baseAddress! + got, count - got, 0) }
                 if n < 0 && errno == EINTR { continue }
                 guard n > 0 else { throw MPIError(.port, "the other side of the connection went away") }
@@ -558,7 +630,9 @@ extension Runtime {
         }
         let header = try exactly(4)
         let length = Int(UInt32(header[0]) | UInt32(header[1]) << 8 | UInt32(header[2]) << 16 | UInt32(header[3]) << 24)
-        guard length <= 1 << 24 else { throw MPIError(.port, "malformed message on the connection (\(length) bytes)") }
+        guard length <= PortHandshake.maxFrameBytes else {
+            throw MPIError(.port, "malformed message on the connection (\(length) bytes announced)")
+        }
         return try exactly(length)
     }
 
@@ -581,63 +655,130 @@ extension Runtime {
     /// `MPI_Publish_name`: a file per service in a directory private to the user, so jobs of
     /// the same user on this node find each other; a record left by a dead process is replaced.
     public func publishName(_ service: String, port: String) throws(MPIError) {
-        let path = try servicePath(service)
-        if let (pid, _) = readService(path), pid != getpid(), kill(pid, 0) == 0 || errno == EPERM {
+        let dir = try NameDirectory(for: "MPI_Publish_name")
+        defer { dir.close() }
+        let file = NameDirectory.fileName(service)
+        if let (pid, _) = dir.read(file), pid != getpid(), kill(pid, 0) == 0 || errno == EPERM {
             throw MPIError(.service, "MPI_Publish_name: service '\(service)' is already published by process \(pid)")
         }
-        let tmp = path + ".\(getpid())"
-        let fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
-        guard fd >= 0 else { throw MPIError(.service, "MPI_Publish_name: cannot write \(tmp): \(errnoText())") }
-        let text = Array("\(getpid())\n\(port)".utf8)
-        let n = text.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
-        close(fd)
-        guard n == text.count, rename(tmp, path) == 0 else {
-            unlink(tmp)
-            throw MPIError(.service, "MPI_Publish_name: cannot write \(path): \(errnoText())")
-        }
+        try dir.replace(file, with: "\(getpid())\n\(port)")
     }
 
     /// `MPI_Unpublish_name`.
     public func unpublishName(_ service: String, port: String) throws(MPIError) {
-        let path = try servicePath(service)
-        guard let (_, published) = readService(path), published == port else {
+        let dir = try NameDirectory(for: "MPI_Unpublish_name")
+        defer { dir.close() }
+        let file = NameDirectory.fileName(service)
+        guard let (_, published) = dir.read(file), published == port else {
             throw MPIError(.service, "MPI_Unpublish_name: service '\(service)' is not published with port '\(port)'")
         }
-        unlink(path)
+        _ = unlinkat(dir.fd, file, 0)
     }
 
     /// `MPI_Lookup_name`.
     public func lookupName(_ service: String) throws(MPIError) -> String {
-        let path = try servicePath(service)
-        guard let (pid, port) = readService(path), kill(pid, 0) == 0 || errno == EPERM else {
+        let dir = try NameDirectory(for: "MPI_Lookup_name")
+        defer { dir.close() }
+        guard let (pid, port) = dir.read(NameDirectory.fileName(service)), kill(pid, 0) == 0 || errno == EPERM else {
             throw MPIError(.name, "MPI_Lookup_name: no service '\(service)' is published")
         }
         return port
     }
+}
 
-    private func servicePath(_ service: String) throws(MPIError) -> String {
-        let base = getenv("TMPDIR").map { String(cString: $0) } ?? "/tmp"
-        let dir = "\(base)/ferry-names-\(getuid())"
-        if mkdir(dir, 0o700) != 0 && errno != EEXIST {
-            throw MPIError(.service, "cannot create the name-service directory \(dir): \(errnoText())")
+/// The name service's directory, `$TMPDIR/ferry-names-<uid>` (or under /tmp), opened once per
+/// call. Only a directory this user owns, of mode 0700, is used: one made by anybody else
+/// could redirect lookups to their ports or plant links. Every file in it is opened relative
+/// to the directory's descriptor, never following a symbolic link, and written by exclusive
+/// creation of a fresh name followed by a rename.
+struct NameDirectory {
+    let fd: Int32
+    let path: String
+
+    init(for function: String) throws(MPIError) {
+        let base = getenv("TMPDIR").map { String(cString: $0) }.flatMap { $0.isEmpty ? nil : $0 } ?? "/tmp"
+        path = "\(base)/ferry-names-\(geteuid())"
+        if mkdir(path, 0o700) != 0 && errno != EEXIST {
+            throw MPIError(.service, "\(function): cannot create the name-service directory \(path): \(errnoText())")
         }
-        return dir + "/" + service.utf8.map { b in
+        let fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+        guard fd >= 0 else {
+            throw MPIError(.service, "\(function): cannot open the name-service directory \(path): \(errnoText()) (it must be a directory, not a link)")
+        }
+        var st = stat()
+        guard fstat(fd, &st) == 0, st.st_uid == geteuid(), st.st_mode & 0o7777 == 0o700 else {
+            let owner = st.st_uid, mode = String(st.st_mode & 0o7777, radix: 8)
+            Glibc.close(fd)
+            let e = MPIError(.service, "\(function): refusing the name-service directory \(path): it belongs to uid \(owner) with mode \(mode), but must belong to uid \(geteuid()) with mode 700 (remove it, or set TMPDIR elsewhere)")
+            // Said on stderr too: under MPI_ERRORS_RETURN the caller sees only the class.
+            logLine("ferry: \(e.detail)")
+            throw e
+        }
+        self.fd = fd
+    }
+
+    func close() { Glibc.close(fd) }
+
+    /// The file of a service: its name in hexadecimal (any bytes, no path separators).
+    static func fileName(_ service: String) -> String {
+        service.utf8.map { b in
             let hex = String(b, radix: 16)
             return hex.count == 1 ? "0" + hex : hex
         }.joined()
     }
 
-    private func readService(_ path: String) -> (pid_t, String)? {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { return nil }
-        defer { close(fd) }
+    /// The publisher's pid and port of a service, nil when none (or not a regular file).
+    func read(_ file: String) -> (pid_t, String)? {
+        let f = openat(fd, file, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)
+        guard f >= 0 else { return nil }
+        defer { Glibc.close(f) }
+        var st = stat()
+        guard fstat(f, &st) == 0, st.st_mode & S_IFMT == S_IFREG else { return nil }
         var buffer = [UInt8](repeating: 0, count: 4096)
-        let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+        let n = buffer.withUnsafeMutableBytes { Glibc.read(f, $0.baseAddress, $0.count) }
         guard n > 0 else { return nil }
         let text = String(decoding: buffer[..<n], as: UTF8.self)
-        guard let nl = text.firstIndex(of: "\n"), let pid = pid_t(text[..<nl]) else { return nil }
+        guard let nl = text.firstIndex(of: "\n"), let pid = pid_t(text[..<nl]), pid > 0 else { return nil }
         return (pid, String(text[text.index(after: nl)...]))
+    }
+
+    /// Writes `text` as `file`: exclusive creation of a fresh name, then an atomic rename.
+    func replace(_ file: String, with text: String) throws(MPIError) {
+        let tmp = "\(file).\(getpid()).\(randomHex(12))"
+        let f = openat(fd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
+        guard f >= 0 else { throw MPIError(.service, "MPI_Publish_name: cannot create \(path)/\(tmp): \(errnoText())") }
+        let bytes = Array(text.utf8)
+        let n = bytes.withUnsafeBytes { write(f, $0.baseAddress, $0.count) }
+        Glibc.close(f)
+        guard n == bytes.count, renameat(fd, tmp, fd, file) == 0 else {
+            let e = errnoText()
+            _ = unlinkat(fd, tmp, 0)
+            throw MPIError(.service, "MPI_Publish_name: cannot write \(path)/\(file): \(e)")
+        }
     }
 }
 
 private func errnoText() -> String { String(cString: strerror(errno)) }
+
+/// `digits` random hexadecimal digits from the system's generator (names others must not guess).
+func randomHex(_ digits: Int) -> String {
+    var out = ""
+    var g = SystemRandomNumberGenerator()
+    while out.count < digits {
+        let word = String(g.next() as UInt64, radix: 16)
+        out += String(repeating: "0", count: 16 - word.count) + word
+    }
+    return String(out.prefix(digits))
+}
+
+/// One line on stderr, written at once (no buffering shared with the program's own output).
+func logLine(_ text: String) {
+    let bytes = Array((text + "\n").utf8)
+    var done = 0
+    while done < bytes.count {
+        let n = bytes.withUnsafeBytes { write(2, $0.baseAddress! + done, $0.count - done) }
+        if n < 0 && errno == EINTR { continue }
+        if n <= 0 { return }
+        done += n
+    }
+}

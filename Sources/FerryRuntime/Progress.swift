@@ -446,7 +446,7 @@ extension Runtime {
             }
             if got <= 0 {
                 if done == 0 { singleCopy = false; return false }
-                reportCorrupt("single copy failed after \(done) of \(n) bytes (errno \(-got))")
+                reportCorrupt("single copy failed after \(done) of \(n) bytes (\(String(cString: strerror(Int32(-got)))))")
                 requests.slots[Int(i)].status.error = ErrorClass.other.rawValue
                 return true
             }

@@ -99,17 +99,34 @@ public final class Runtime: @unchecked Sendable {
 
     private init(pmi: PMIClient, threadLevel: ThreadLevel) throws(MPIError) {
         self.pmi = pmi
-        tunables = Tunables.fromEnvironment()
+        tunables = try Tunables.fromEnvironment()
         worldRank = Int32(pmi.rank)
         worldSize = pmi.size
         self.threadLevel = threadLevel
         locking = threadLevel == .multiple
         startTime = monotonicSeconds()
-        if let j = getenv("FERRY_JOBID") {
+        if let j = getenv("FERRY_JOBID"), !pmi.isSingleton {
             jobID = String(cString: j)
+        } else if pmi.isSingleton {
+            // "<pid>-<random>": the same shape as a launched job's "<launcher pid>-<random>",
+            // unguessable, and its pid tells a later job whether its segments are stale.
+            jobID = "\(getpid())-\(randomHex(16))"
         } else {
-            jobID = pmi.kvsName.map { c -> Character in c.isLetter || c.isNumber ? c : "_" }.reduce(into: "") { $0.append($1) }
-                + "-\(pmi.isSingleton ? getpid() : 0)"
+            // A foreign launcher (Hydra, Slurm): its key-value-space name plus a random token
+            // that rank 0 hands to the others, so that segment names cannot be guessed.
+            let kvs = pmi.kvsName.map { c -> Character in c.isLetter || c.isNumber ? c : "_" }.reduce(into: "") { $0.append($1) }
+            var token = randomHex(16)
+            if pmi.size > 1 {
+                if pmi.rank == 0 { try? pmi.put(key: "ferry-token", value: token) }
+                do { try pmi.barrier() } catch { throw MPIError(.other, "PMI barrier failed during start-up: \(error)") }
+                if pmi.rank != 0 {
+                    guard let t = (try? pmi.get(key: "ferry-token")) ?? nil else {
+                        throw MPIError(.other, "PMI: rank 0's job token is missing from the key-value space")
+                    }
+                    token = t
+                }
+            }
+            jobID = kvs + "-" + token
         }
         mutex = .allocate(capacity: 1)
         pthread_mutex_init(mutex, nil)
@@ -176,6 +193,7 @@ public final class Runtime: @unchecked Sendable {
             throw MPIError(.other, "MPI is already initialized or was finalized")
         }
         let pmi = try PMIClient.connect()
+        try LauncherWatch.start(pmiFD: pmi.launcherFD, rank: Int32(pmi.rank))
         let rt = try Runtime(pmi: pmi, threadLevel: threadLevel)
         let worldGroup = Group(worldRanks: (0..<Int32(rt.worldSize)).map { $0 }, myWorldRank: rt.worldRank)
         rt.world = Communicator(contextID: 0, group: worldGroup, name: "MPI_COMM_WORLD", isPredefined: true)
@@ -194,6 +212,7 @@ public final class Runtime: @unchecked Sendable {
         // Drain: control cells (finish, clear to send) other ranks may still be waiting for.
         drainOutgoing()
         waitForSpawnedJobs()
+        ferry_store_release_u32(LauncherWatch.finalized, 1)
         pmi.finalize()
         Runtime.shared = nil
         Runtime.wasFinalized = true

@@ -2,7 +2,7 @@
 // attributes, info, name and MPI_Win_free. Synchronization is in WindowSync.swift, the data
 // movement operations in WindowOps.swift. Called by the C ABI (FerryABI/Windows.swift).
 //
-// Every window has ONE shared segment `/ferry-<job>-win<root world rank>.<serial>` (mode 0600,
+// Every window has ONE shared segment `/ferry-<job>-win<root world rank>.<random hex>` (mode 0600,
 // unlinked once every member mapped it, so a crash leaves nothing in /dev/shm) holding:
 //   - a control block per member: the passive-target lock word, the accumulate mutex, the
 //     attach table's mutex and length, the PSCW completion counter, the counts of processes
@@ -267,7 +267,6 @@ private struct CreationRecord {
 /// A word every process holds, read by peers at window creation to check that the kernel
 /// allows single copy between them.
 nonisolated(unsafe) private var singleCopyProbeWord: UInt64 = 0x4665_7272_7957_696e
-nonisolated(unsafe) private var windowSerial: UInt64 = 0
 nonisolated(unsafe) var windowKeyvals = WindowKeyvalTable()
 
 extension Runtime {
@@ -305,11 +304,12 @@ extension Runtime {
         let t = CommTransport(self, wcomm)
         let n = wcomm.size, me = Int(wcomm.rank)
 
-        windowSerial &+= 1
+        // Random, so that no other user can take the segment's name first.
+        var generator = SystemRandomNumberGenerator()
         var mine = CreationRecord(pid: Int64(getpid()), base: UInt64(UInt(bitPattern: base)), size: Int64(size),
                                   dispUnit: Int64(dispUnit),
                                   probe: withUnsafeMutablePointer(to: &singleCopyProbeWord) { UInt64(UInt(bitPattern: $0)) },
-                                  serial: windowSerial)
+                                  serial: generator.next())
         var records = [CreationRecord](repeating: mine, count: n)
         let stride = MemoryLayout<CreationRecord>.stride
         var rc = withUnsafeBytes(of: &mine) { s in records.withUnsafeMutableBytes { r in
@@ -343,7 +343,7 @@ extension Runtime {
         let layout = WindowLayout(members: n, flavor: flavor, sizes: sizes)
         // Named after member 0's identity (job and rank), which every member sees alike.
         let first = identity(ofPeer: wcomm.group.worldRanks[0]).split(separator: "/")
-        let name = "/ferry-\(first[0])-win\(first[1]).\(records[0].serial)"
+        let name = "/ferry-\(first[0])-win\(first[1]).\(String(records[0].serial, radix: 16))"
         var segment: SharedSegment? = nil
         var failure: MPIError? = nil
         // Rank 0 creates the segment and tells the others whether that worked (same error everywhere).

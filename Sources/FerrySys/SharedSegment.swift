@@ -47,6 +47,10 @@ public struct SharedSegment: ~Copyable {
             let fd = shm_open(name, O_RDWR, 0o600)
             if fd >= 0 {
                 var st = stat()
+                if fstat(fd, &st) == 0 && st.st_uid != geteuid() {
+                    close(fd)
+                    throw MPIError(.other, "shared segment \(name) belongs to uid \(st.st_uid), not to this user (uid \(geteuid())): refused")
+                }
                 if fstat(fd, &st) == 0 && Int(st.st_size) >= byteCount {
                     defer { close(fd) }
                     return try map(name: name, fd: fd, byteCount: byteCount)
@@ -72,6 +76,34 @@ public struct SharedSegment: ~Copyable {
         self.name = name
         self.base = base
         self.byteCount = byteCount
+    }
+
+    /// Removes this user's segments left in `directory` by jobs that are gone: every Ferry
+    /// segment is named `ferry-<pid>-...` after the process that keeps its job alive (the
+    /// launcher, or a singleton), so one whose pid no longer exists can never be opened again
+    /// (a launcher killed during start-up, before every rank had mapped its node segment,
+    /// leaves one behind). Called by the first rank of a job before it creates its own.
+    /// - Returns: the names removed.
+    @discardableResult
+    public static func removeOrphans(directory: String = "/dev/shm") -> [String] {
+        guard let dir = opendir(directory) else { return [] }
+        defer { closedir(dir) }
+        let dfd = dirfd(dir)
+        var removed: [String] = []
+        while let entry = readdir(dir) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+                String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
+            }
+            guard name.hasPrefix("ferry-") else { continue }
+            let digits = name.dropFirst(6).prefix { $0.isASCII && $0.isNumber }
+            guard !digits.isEmpty, name.dropFirst(6 + digits.count).first == "-",
+                  let pid = Int32(digits), pid > 0 else { continue }
+            var st = stat()
+            guard fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0, st.st_uid == geteuid(),
+                  st.st_mode & S_IFMT == S_IFREG else { continue }
+            if kill(pid, 0) != 0 && errno == ESRCH && unlinkat(dfd, name, 0) == 0 { removed.append(name) }
+        }
+        return removed
     }
 
     /// Removes the name; the mapping stays valid until unmapped.

@@ -137,22 +137,47 @@ private func shmEntries(containing s: String) -> [String] {
 }
 
 @Suite("tunables", .serialized) struct TunableTests {
-    @Test("values are clamped into their valid ranges")
-    func clamping() {
-        setenv("FERRY_SHM_CELL_BYTES", "100", 1)
-        setenv("FERRY_SHM_RING_CELLS", "1", 1)
-        setenv("FERRY_PIPELINE_CHUNK", "999999", 1)
-        defer { unsetenv("FERRY_SHM_CELL_BYTES"); unsetenv("FERRY_SHM_RING_CELLS"); unsetenv("FERRY_PIPELINE_CHUNK") }
-        let t = Tunables.fromEnvironment()
-        #expect(t.shmCellBytes == 256)
-        #expect(t.shmRingCells == 2)
-        #expect(t.pipelineChunkBytes == 256 - 64)
+    /// Item 12 of the hardening issue: values were clamped or replaced silently, and values of
+    /// 2^62 and more trapped on overflow in every rank.
+    @Test("invalid values are errors naming the variable, the value and the accepted range; nothing is clamped")
+    func strictParsing() throws {
+        func parse(_ name: String, _ value: String) -> Result<Tunables, MPIError> {
+            Result { () throws(MPIError) in try Tunables.fromEnvironment { $0 == name ? value : nil } }
+        }
+        let cases: [(String, String, String)] = [
+            ("FERRY_SHM_CELL_BYTES", "100", "an integer from 256 to 2147483648, a multiple of 64"),
+            ("FERRY_SHM_CELL_BYTES", "1000", "a multiple of 64"),
+            ("FERRY_SHM_CELL_BYTES", "4611686018427387904", "an integer from 256"),   // 2^62
+            ("FERRY_SHM_CELL_BYTES", "99999999999999999999999", "an integer from 256"), // beyond Int
+            ("FERRY_SHM_RING_CELLS", "1", "0 (automatic) or an integer from 2 to 1024"),
+            ("FERRY_EAGER_LIMIT", "-1", "an integer from 0 to"),
+            ("FERRY_EAGER_LIMIT", "64k", "an integer from 0 to"),
+            ("FERRY_EAGER_LIMIT", " 4096", "an integer from 0 to"),
+            ("FERRY_EAGER_LIMIT", "", "an integer from 0 to"),
+            ("FERRY_SINGLE_COPY", "2", "0 or 1"),
+            ("FERRY_BUSY_POLL", "yes", "0 or 1"),
+            ("FERRY_SINGLE_COPY_MIN", "9223372036854775807", "an integer from 0 to"),
+        ]
+        for (name, value, accepted) in cases {
+            guard case .failure(let e) = parse(name, value) else {
+                Issue.record("\(name)='\(value)' was accepted"); continue
+            }
+            #expect(e.errorClass == .arg)
+            #expect(e.detail.hasPrefix("\(name)='\(value)' is not valid: expected "), "\(e.detail)")
+            #expect(e.detail.contains(accepted), "\(e.detail)")
+        }
+        let ok = try parse("FERRY_SHM_CELL_BYTES", "256").get()
+        #expect(ok.shmCellBytes == 256)
+        #expect(ok.pipelineChunkBytes == 256 - 64, "the chunk is documented to be used up to the cell payload")
+        #expect(try parse("FERRY_SHM_RING_CELLS", "0").get().shmRingCells == 0)
+        #expect(try parse("FERRY_EAGER_LIMIT", "+4096").get().eagerLimitBytes == 4096)
+        #expect(try Tunables.fromEnvironment { _ in nil }.eagerLimitBytes == 65536, "defaults when unset")
     }
 
     @Test("ring depth: 16 cells for jobs of up to 16 ranks on the node, 8 above and between jobs; a set value everywhere")
-    func ringCellsByJobSize() {
+    func ringCellsByJobSize() throws {
         unsetenv("FERRY_SHM_RING_CELLS")
-        let auto = Tunables.fromEnvironment()
+        let auto = try Tunables.fromEnvironment()
         #expect(auto.shmRingCells == 0)
         #expect(auto.ringCells(localSize: 2) == 16)
         #expect(auto.ringCells(localSize: 16) == 16)
@@ -160,7 +185,7 @@ private func shmEntries(containing s: String) -> [String] {
         #expect(auto.linkRingCells == 8)
         setenv("FERRY_SHM_RING_CELLS", "5", 1)
         defer { unsetenv("FERRY_SHM_RING_CELLS") }
-        let set = Tunables.fromEnvironment()
+        let set = try Tunables.fromEnvironment()
         #expect(set.ringCells(localSize: 2) == 5)
         #expect(set.ringCells(localSize: 64) == 5)
         #expect(set.linkRingCells == 5)

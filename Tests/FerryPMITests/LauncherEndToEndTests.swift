@@ -51,6 +51,28 @@ import Testing
         #expect(lines.filter { $0.hasPrefix("ferry run:") }.count == 1)
     }
 
+    /// Item 5 of the hardening issue: a rank that closed its PMI socket before finalize (and
+    /// kept running) was not treated as failed; the job ran on until its other ranks ended.
+    @Test func rankClosingItsPMISocketBeforeFinalizeFailsTheJob() throws {
+        let r = try H.run(["run", "-n", "2", "python3", H.rankScript, "close-pmi"], limit: 20)
+        #expect(!r.timedOut && r.status == 1, "\(r.stderr)")
+        let closed = try #require(r.stdoutLines.first { $0.hasPrefix("closed ") }.flatMap { Double($0.dropFirst(7)) })
+        #expect(r.endedAt - closed < 1.5, "launcher ended \(r.endedAt - closed) s after the close")
+        #expect(r.stderr.contains("ferry run: rank 1 (pid "))
+        #expect(r.stderr.hasSuffix(" closed its PMI connection before MPI_Finalize; job terminated\n"), "\(r.stderr)")
+    }
+
+    /// Item 9 of the hardening issue: a rank flooding PMI requests without reading the replies
+    /// froze the launcher (each reply waited up to 1 s for room); its replies are now queued,
+    /// and past the bound the rank fails the job with a message.
+    @Test func rankFloodingPMIWithoutReadingFailsTheJob() throws {
+        let r = try H.run(["run", "-n", "2", "python3", H.rankScript, "flood-pmi"], limit: 20)
+        #expect(!r.timedOut && r.status == 1, "\(r.stderr)")
+        #expect(r.seconds < 10, "took \(r.seconds) s")
+        #expect(r.stderr.contains("ferry run: rank 0 (pid "), "\(r.stderr)")
+        #expect(r.stderr.contains(" does not read its PMI replies ("), "\(r.stderr)")
+    }
+
     @Test func rankExitingBeforeFinalizeFailsTheJobWithItsCode() throws {
         let r = try H.run(["run", "-n", "3", "python3", H.rankScript, "exit-early"])
         #expect(r.status == 3)

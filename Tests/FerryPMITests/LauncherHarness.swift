@@ -157,6 +157,20 @@ enum LauncherHarness {
     elif mode == "wait":
         print(f"ready {rank}", flush=True)
         time.sleep(30)
+    elif mode == "close-pmi":
+        if rank == 1:
+            sock.close()
+            print(f"closed {time.time():.6f}", flush=True)
+        time.sleep(30)
+    elif mode == "flood-pmi":
+        if rank == 0:
+            # 2.8 MB of requests, never reading a reply (the launcher tears us down first).
+            sock.settimeout(10)
+            try:
+                sock.sendall(b"cmd=get_maxes\n" * 200000)
+            except OSError:
+                pass
+        time.sleep(30)
     pmi("cmd=finalize")
     """#
 }

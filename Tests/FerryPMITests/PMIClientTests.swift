@@ -6,8 +6,8 @@ import Testing
 @testable import FerryPMI
 import FerryCore
 
-/// Serves PMI-1 on `fd` until EOF, as client 0 of a job of `size`, from a background thread.
-private func startServer(fd: Int32, size: Int, kvsName: String = "testkvs") {
+/// Serves PMI-1 on `fd` until EOF, as connection `client` of a job of `size`, from a background thread.
+private func startServer(fd: Int32, size: Int, kvsName: String = "testkvs", client: Int = 0) {
     Thread.detachNewThread {
         let server = PMIServerState(size: size, kvsName: kvsName)
         var buffer = PMILineBuffer()
@@ -17,13 +17,31 @@ private func startServer(fd: Int32, size: Int, kvsName: String = "testkvs") {
             if n <= 0 { break }
             buffer.append(Array(chunk[..<n]))
             while case .line(let line)? = buffer.nextLine() {
-                for case let .send(_, reply) in server.handle(client: 0, line: line) {
+                for case let .send(_, reply) in server.handle(client: client, line: line) {
                     _ = reply.withCString { write(fd, $0, strlen($0)) }
                 }
             }
         }
         close(fd)
     }
+}
+
+/// A TCP socket listening on 127.0.0.1 at a free port, and the port.
+private func listenOnLoopback() -> (Int32, UInt16) {
+    let listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_addr.s_addr = inet_addr("127.0.0.1")
+    address.sin_port = 0
+    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+    withUnsafeMutablePointer(to: &address) { p in
+        p.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+            _ = bind(listener, $0, length)
+            _ = getsockname(listener, $0, &length)
+        }
+    }
+    #expect(listen(listener, 1) == 0)
+    return (listener, UInt16(bigEndian: address.sin_port))
 }
 
 @Suite struct PMIClientTests {
@@ -75,25 +93,12 @@ private func startServer(fd: Int32, size: Int, kvsName: String = "testkvs") {
     }
 
     @Test func talksToTheServerOverPMIPortWithInitack() throws {
-        let listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        address.sin_port = 0
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        withUnsafeMutablePointer(to: &address) { p in
-            p.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                _ = bind(listener, $0, length)
-                _ = getsockname(listener, $0, &length)
-            }
-        }
-        #expect(listen(listener, 1) == 0)
-        let port = UInt16(bigEndian: address.sin_port)
+        let (listener, port) = listenOnLoopback()
         Thread.detachNewThread {
             let fd = accept(listener, nil, nil)
             close(listener)
-            // The server says rank 2 of 3 in reply to pmiid=2.
-            startServer(fd: fd, size: 3)
+            // The server says rank 2 of 3 in reply to pmiid=2 (on rank 2's own connection).
+            startServer(fd: fd, size: 3, client: 2)
         }
         let env = ["PMI_PORT": "127.0.0.1:\(port)", "PMI_ID": "2"]
         let client = try PMIClient.connect { env[$0] }
@@ -102,6 +107,24 @@ private func startServer(fd: Int32, size: Int, kvsName: String = "testkvs") {
         #expect(try client.get(key: "x") == "y")
         #expect(client.processMapping() == "(vector,(0,1,3))")
         client.finalize()
+    }
+
+    /// Item 5 of the hardening issue: a connection that claims another rank's PMI_ID is refused,
+    /// and the client reports the refusal instead of waiting for `set` lines forever.
+    @Test(.timeLimit(.minutes(1))) func refusedInitackIsAnError() throws {
+        let (listener, port) = listenOnLoopback()
+        Thread.detachNewThread {
+            let fd = accept(listener, nil, nil)
+            close(listener)
+            startServer(fd: fd, size: 3, client: 1)   // this connection is rank 1's
+        }
+        let env = ["PMI_PORT": "127.0.0.1:\(port)", "PMI_ID": "2"]
+        do {
+            _ = try PMIClient.connect { env[$0] }
+            Issue.record("a claim of another rank's PMI_ID was accepted")
+        } catch {
+            #expect(error.detail.contains("refused PMI_ID=2: pmiid_not_yours"), "\(error)")
+        }
     }
 
     @Test func inconsistentEnvironmentIsAnError() {

@@ -22,9 +22,44 @@ import Testing
 
     @Test func initackAssignsRankAndSize() {
         let s = PMIServerState(size: 3, kvsName: "k")
-        #expect(sends(s.handle(client: 0, line: "cmd=initack pmiid=2"))
+        #expect(sends(s.handle(client: 2, line: "cmd=initack pmiid=2"))
                 == ["cmd=initack rc=0\n", "cmd=set size=3\n", "cmd=set rank=2\n", "cmd=set debug=0\n"])
         #expect(sends(s.handle(client: 0, line: "cmd=initack pmiid=9")).first?.contains("rc=-1") == true)
+    }
+
+    /// Item 5 of the hardening issue: a connection could claim another rank's id with initack
+    /// (and so its application number, its barrier place, its finalize).
+    @Test("a connection cannot claim another rank's id, nor claim twice")
+    func initackCannotImpersonate() {
+        let s = PMIServerState(size: 3, kvsName: "k", appnumOfRank: [0, 1, 2])
+        #expect(sends(s.handle(client: 0, line: "cmd=initack pmiid=1")) == ["cmd=initack rc=-1 msg=pmiid_not_yours\n"])
+        #expect(!s.hasInitialized(client: 0) && !s.hasInitialized(client: 1))
+        #expect(sends(s.handle(client: 0, line: "cmd=get_appnum")) == ["cmd=appnum appnum=0 rc=0\n"], "still rank 0's context")
+        #expect(sends(s.handle(client: 1, line: "cmd=initack pmiid=1")).first == "cmd=initack rc=0\n")
+        #expect(sends(s.handle(client: 1, line: "cmd=initack pmiid=1")) == ["cmd=initack rc=-1 msg=pmiid_not_yours\n"], "only once")
+    }
+
+    /// Item 16 of the hardening issue: 300,000 keys took the launcher to 340 MB.
+    @Test("the key-value space is bounded per rank: keys and bytes; overwriting a key costs nothing more")
+    func kvsBoundedPerRank() {
+        let s = PMIServerState(size: 2, kvsName: "k")
+        for i in 0..<PMILimits.keysPerRank {
+            #expect(sends(s.handle(client: 0, line: "cmd=put kvsname=k key=k\(i) value=v")) == ["cmd=put_result rc=0 msg=success\n"])
+        }
+        let refused = sends(s.handle(client: 0, line: "cmd=put kvsname=k key=one-more value=v"))
+        #expect(refused.count == 1 && refused[0].hasPrefix("cmd=put_result rc=-1 msg=key-value%20space%20limit%20reached"), "\(refused)")
+        #expect(sends(s.handle(client: 0, line: "cmd=get kvsname=k key=one-more")).first?.contains("rc=-1") == true)
+        // Overwriting one of its own keys is still allowed; another rank has its own budget.
+        #expect(sends(s.handle(client: 0, line: "cmd=put kvsname=k key=k7 value=w")) == ["cmd=put_result rc=0 msg=success\n"])
+        #expect(sends(s.handle(client: 1, line: "cmd=put kvsname=k key=mine value=v")) == ["cmd=put_result rc=0 msg=success\n"])
+        // Bytes: 1 KiB values run out at 1 MiB per rank, before the key count does.
+        let big = String(repeating: "x", count: 1000)
+        var accepted = 0
+        while sends(s.handle(client: 1, line: "cmd=put kvsname=k key=b\(accepted) value=\(big)")).first == "cmd=put_result rc=0 msg=success\n" {
+            accepted += 1
+            if accepted > 2000 { break }
+        }
+        #expect(accepted > 1000 && accepted < 1050, "accepted \(accepted) values of 1000 bytes")
     }
 
     @Test func putBarrierGetAcrossThreeClients() {

@@ -35,15 +35,6 @@ static inline void ferry_cpu_relax(void) {
     __builtin_ia32_pause();
 #elif defined(__aarch64__)
     __asm__ __volatile__("yield" ::: "memory");
-/* Dynamic processes (shims.c): the path of the image holding this code (libmpi.so or the
- * executable), and posix_spawn with stdin from /dev/null and descriptors >= 3 closed. */
-const char *ferry_image_path(void);
-int ferry_spawn_detached(int *pid, const char *path, char *const argv[]);
-/* CPU placement (shims.c): allowed CPUs, binding the calling thread, the CPU it runs on. */
-int ferry_allowed_cpus(int *out, int max);
-int ferry_bind_cpu(int cpu);
-int ferry_current_cpu(void);
-int ferry_set_cpus(const int *cpus, int n);
 #endif
 }
 
@@ -72,15 +63,6 @@ static inline int ferry_allow_ptrace_any(void) {
     return prctl(PR_SET_PTRACER, (unsigned long)-1, 0, 0, 0);
 #else
     return 0;
-/* Dynamic processes (shims.c): the path of the image holding this code (libmpi.so or the
- * executable), and posix_spawn with stdin from /dev/null and descriptors >= 3 closed. */
-const char *ferry_image_path(void);
-int ferry_spawn_detached(int *pid, const char *path, char *const argv[]);
-/* CPU placement (shims.c): allowed CPUs, binding the calling thread, the CPU it runs on. */
-int ferry_allowed_cpus(int *out, int max);
-int ferry_bind_cpu(int cpu);
-int ferry_current_cpu(void);
-int ferry_set_cpus(const int *cpus, int n);
 #endif
 }
 static inline int ferry_errno(void) { return errno; }
@@ -106,6 +88,8 @@ static inline uint64_t ferry_load_seqcst_u64(const volatile uint64_t *p) { retur
  * executable), and posix_spawn with stdin from /dev/null and descriptors >= 3 closed. */
 const char *ferry_image_path(void);
 int ferry_spawn_detached(int *pid, const char *path, char *const argv[]);
+/* The uid and pid of the process at the other end of a Unix socket (SO_PEERCRED): 0 or -1. */
+int ferry_peer_credentials(int fd, uint32_t *uid, int32_t *pid);
 /* CPU placement (shims.c): allowed CPUs, binding the calling thread, the CPU it runs on. */
 int ferry_allowed_cpus(int *out, int max);
 int ferry_bind_cpu(int cpu);
