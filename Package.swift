@@ -49,5 +49,13 @@ let package = Package(
         .testTarget(name: "FerryIntegrationTests", dependencies: []),
         .testTarget(name: "FerryABITests", dependencies: []),
         .testTarget(name: "FerryCTests", dependencies: []),
+        // Fuzz targets for the parsers of bytes from other processes (Fuzz/, scripts/fuzz). A plain
+        // build makes corpus replayers; scripts/fuzz builds them with -sanitize=fuzzer -D FUZZING.
+        .target(name: "CFuzzDriver", path: "Fuzz/CFuzzDriver"),
+        .target(name: "FuzzSupport", dependencies: ["CFuzzDriver"], path: "Fuzz/Support"),
+        .executableTarget(name: "fuzz-pmi-wire", dependencies: ["FerryPMI", "FuzzSupport"], path: "Fuzz/PMIWire"),
+        .executableTarget(name: "fuzz-pmi-line-buffer", dependencies: ["FerryPMI", "FuzzSupport"], path: "Fuzz/PMILineBuffer"),
+        .executableTarget(name: "fuzz-pmi-server", dependencies: ["FerryPMI", "FuzzSupport"], path: "Fuzz/PMIServerState"),
+        .executableTarget(name: "fuzz-port-handshake", dependencies: ["FerryRuntime", "FuzzSupport"], path: "Fuzz/PortHandshake"),
     ]
 )

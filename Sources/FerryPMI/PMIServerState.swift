@@ -146,8 +146,9 @@ public final class PMIServerState {
             finalized.insert(client)
             return [reply(client, PMIMessage("finalize_ack", ["rc": "0"])), .finalized(client: client)]
         default:
-            return [reply(client, PMIMessage("\(message.command)_result",
-                                             ["rc": "-1", "msg": "unknown_command"]))]
+            // The command is echoed only when short: the reply must stay a valid line.
+            let echoed = message.command.utf8.count <= 64 ? message.command : "unknown"
+            return [reply(client, PMIMessage("\(echoed)_result", ["rc": "-1", "msg": "unknown_command"]))]
         }
     }
 

@@ -65,7 +65,9 @@ extension Runtime {
     /// The peer index of a process given by identity, if this process can reach it.
     func peer(ofIdentity id: String) -> Int32? {
         if let slash = id.lastIndex(of: "/"), id[..<slash] == jobID[...] {
-            return Int32(id[id.index(after: slash)...])
+            // A rank of this job only if there is one (the name came from another process).
+            guard let r = Int32(id[id.index(after: slash)...]), r >= 0, Int(r) < worldSize else { return nil }
+            return r
         }
         return dynamic.known[id]
     }

@@ -31,6 +31,9 @@ public struct ConnectRequest: Equatable, Sendable {
     /// The connecting side's free context ids (bit set, `Runtime.maskWords` words at most).
     public var mask: [UInt64]
     public var members: [HandshakeMember]
+    public init(geometry: String, mask: [UInt64], members: [HandshakeMember]) {
+        self.geometry = geometry; self.mask = mask; self.members = members
+    }
 }
 
 /// The accepting root's answer, as the connecting side receives it.
@@ -47,6 +50,10 @@ public struct JoinRecord: Equatable, Sendable {
     public var acceptors: Int
     public var connectors: Int
     public var remote: [HandshakeMember]
+    public init(contextID: UInt32, segment: String, acceptors: Int, connectors: Int, remote: [HandshakeMember]) {
+        self.contextID = contextID; self.segment = segment; self.acceptors = acceptors
+        self.connectors = connectors; self.remote = remote
+    }
 }
 
 public enum PortHandshake {
@@ -57,6 +64,8 @@ public enum PortHandshake {
     /// Longest identity and segment name.
     static let maxNameBytes = 200
     static let maskWords = 64
+    /// Longest refusal text.
+    static let maxRefusalBytes = 4096
     static let requestTag = "ferry-connect 1"
     static let answerTag = "ferry-accept 1"
 
@@ -75,7 +84,11 @@ public enum PortHandshake {
 
     public static func encode(_ answer: AcceptAnswer) -> [UInt8] {
         switch answer {
-        case let .refused(cls, text): return Array("\(answerTag)\nerror \(cls) \(text)".utf8)
+        case let .refused(cls, text):
+            // At most `maxRefusalBytes` of text, cut at a character boundary.
+            var cut = Substring(text)
+            while cut.utf8.count > maxRefusalBytes { cut = cut.dropLast() }
+            return Array("\(answerTag)\nerror \(cls) \(cut)".utf8)
         case let .accepted(record): return Array((answerTag + "\n").utf8) + encode(record)
         }
     }
@@ -108,10 +121,13 @@ public enum PortHandshake {
         }
         let rest = Array(bytes.dropFirst(tag.count))
         if rest.starts(with: Array("error ".utf8)) {
-            let text = String(decoding: rest.prefix(4096), as: UTF8.self)
-            let parts = text.split(separator: " ", maxSplits: 2).map(String.init)
-            let cls = parts.count > 1 ? Int32(parts[1]) ?? 15 : 15
-            return .refused(errorClass: cls, text: parts.count > 2 ? parts[2] : "MPI_Comm_accept/connect failed")
+            guard let text = String(validating: rest, as: UTF8.self) else { throw PortHandshakeError("refusal not UTF-8") }
+            let parts = text.split(separator: " ", maxSplits: 2, omittingEmptySubsequences: false).map(String.init)
+            guard parts.count == 3, let cls = Int32(parts[1]), cls >= 0, String(cls) == parts[1],
+                  parts[2].utf8.count <= maxRefusalBytes else {
+                throw PortHandshakeError("malformed refusal")
+            }
+            return .refused(errorClass: cls, text: parts[2])
         }
         return .accepted(try parseRecord(rest))
     }

@@ -245,10 +245,19 @@ func hexEncode(_ s: String) -> String {
     return out
 }
 
+/// The text `hexEncode` made; any other input (it comes from the key-value space, which every
+/// rank writes) decodes as far as it is hexadecimal, never trapping.
 func hexDecode(_ s: String) -> String {
     var bytes: [UInt8] = []
     var it = s.utf8.makeIterator()
-    func nib(_ c: UInt8) -> UInt8 { c >= 97 ? c - 87 : c >= 65 ? c - 55 : c - 48 }
-    while let a = it.next(), let b = it.next() { bytes.append(nib(a) << 4 | nib(b)) }
+    func nib(_ c: UInt8) -> UInt8? {
+        switch c {
+        case 48...57: return c - 48
+        case 97...102: return c - 87
+        case 65...70: return c - 55
+        default: return nil
+        }
+    }
+    while let a = it.next(), let b = it.next(), let hi = nib(a), let lo = nib(b) { bytes.append(hi << 4 | lo) }
     return String(decoding: bytes, as: UTF8.self)
 }
