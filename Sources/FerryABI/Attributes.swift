@@ -18,7 +18,9 @@ let keyvalInvalid: Int32 = 0x2400_0000
 
 /// The last error code handed out by MPI_Add_error_class / MPI_Add_error_code, for the
 /// MPI_LASTUSEDCODE attribute (the runtime keeps the value it first reported).
-nonisolated(unsafe) var lastUsedErrorCode: Int32 = ErrorClass.lastPredefined
+/// It starts at MPI_ERR_LASTCODE (0x3fffffff in the MPICH ABI): MPI-3.1 §8.5 has it at least that,
+/// and user classes and codes are numbered above it.
+nonisolated(unsafe) var lastUsedErrorCode: Int32 = 0x3fff_ffff
 
 /// Wraps the C callbacks; a NULL function means "not copied" / "nothing to do".
 private func wrap(copy: CCommCopyFunction?, delete: CCommDeleteFunction?,

@@ -444,6 +444,10 @@ private enum SizedType {
     static let integer4: Int32 = 0x4c00_0430, integer8: Int32 = 0x4c00_0831
     static let real4: Int32 = 0x4c00_0427, real8: Int32 = 0x4c00_0829
     static let complex8: Int32 = 0x4c00_0828, complex16: Int32 = 0x4c00_102a
+    /// MPI_LONG_DOUBLE and MPI_C_LONG_DOUBLE_COMPLEX: the 16- and 32-byte real and complex types
+    /// a C program has (MPI_REAL16 / MPI_COMPLEX32 are not: no binary128 arithmetic here), as
+    /// MPICH built without Fortran answers.
+    static let longDouble: Int32 = 0x4c00_100c, longDoubleComplex: Int32 = 0x4c00_2042
 }
 
 /// Stores a predefined handle if this library knows it (MPI_REAL16 / MPI_COMPLEX32 are not in
@@ -468,6 +472,8 @@ public func PMPI_Type_match_size(_ typeclass: Int32, _ size: Int32, _ datatype: 
     case (.integer?, 8): h = SizedType.integer8
     case (.complex?, 8): h = SizedType.complex8
     case (.complex?, 16): h = SizedType.complex16
+    case (.real?, 16): h = SizedType.longDouble
+    case (.complex?, 32): h = SizedType.longDoubleComplex
     default: h = nil
     }
     return returnPredefined(h, datatype, rt, "MPI_Type_match_size")
@@ -601,7 +607,7 @@ enum TypeAttributes {
     static func create(_ copy: TypeCopyAttrFunction?, _ delete: TypeDeleteAttrFunction?,
                        _ extra: UnsafeMutableRawPointer?) -> Int32 {
         locked {
-            let k = keyvalBase | nextKeyval
+            let k = keyvalBase &+ nextKeyval
             nextKeyval += 1
             keyvals[k] = Keyval(copy: copy, delete: delete, extraState: extra)
             return k

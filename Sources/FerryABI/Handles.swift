@@ -1,6 +1,6 @@
 // Handles of the C API (MPICH ABI): 32-bit integers that name communicators, groups,
 // datatypes, ops, requests, messages, error handlers, info objects and windows. Predefined
-// objects keep MPICH's values; user objects get `base | index` in a fixed-capacity table that
+// objects keep MPICH's values; user objects get `base + index` in a fixed-capacity table that
 // never moves, so the hot path reads it without a lock (writers hold `abiLock`).
 import FerryCore
 import FerryDatatype
@@ -55,7 +55,7 @@ nonisolated(unsafe) let abiLock: UnsafeMutablePointer<pthread_mutex_t> = {
     return body()
 }
 
-/// A table of user objects: `base | index`. Capacity is fixed so that readers never see it move.
+/// A table of user objects: `base + index`. Capacity is fixed so that readers never see it move.
 final class HandleTable<Object: AnyObject>: @unchecked Sendable {
     let base: Int32
     let capacity: Int
@@ -81,7 +81,7 @@ final class HandleTable<Object: AnyObject>: @unchecked Sendable {
                 i = Int32(used); used += 1
             }
             slots[Int(i)] = Unmanaged.passRetained(object)
-            let h = base | i
+            let h = base &+ i
             // An object may have several handles (MPI_Type_get_contents hands out new ones);
             // `handle(of:)` keeps answering with the first live one.
             if reverse[ObjectIdentifier(object)] == nil { reverse[ObjectIdentifier(object)] = h }

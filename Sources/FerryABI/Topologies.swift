@@ -27,12 +27,16 @@ private struct WeightSentinels {
     }
 }
 
-/// (weighted, weights) of a weights argument of `n` entries. MPI_UNWEIGHTED (and NULL, which no
-/// valid weights array is) mean unweighted; MPI_WEIGHTS_EMPTY a weighted empty list.
+/// (weighted, weights) of a weights argument of `n` entries. MPI_UNWEIGHTED means unweighted;
+/// MPI_WEIGHTS_EMPTY a weighted empty list. NULL is not MPI_UNWEIGHTED in this ABI: with no
+/// entries it is a weighted empty list, as in MPICH (a process without edges in a weighted
+/// graph, MPICH's topo/distgraph1); with entries, where no array is given, it is read as
+/// unweighted, as the headers of old MPICH versions defined MPI_UNWEIGHTED.
 private func weights(_ p: UnsafePointer<Int32>?, _ n: Int) -> (Bool, [Int32]?) {
     let raw = UnsafeMutableRawPointer(mutating: p)
     let s = WeightSentinels.shared
-    if p == nil || (s.unweighted != nil && raw == s.unweighted) { return (false, nil) }
+    if p == nil { return n == 0 ? (true, []) : (false, nil) }
+    if s.unweighted != nil && raw == s.unweighted { return (false, nil) }
     if s.empty != nil && raw == s.empty { return (true, []) }
     return (true, Array(UnsafeBufferPointer(start: p, count: n)))
 }

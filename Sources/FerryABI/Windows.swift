@@ -52,7 +52,7 @@ private func winFail(_ rc: Int32, _ rt: Runtime, _ w: Window?, _ fn: StaticStrin
         let what = rt.errorString(of: rc) ?? "error \(rc)"
         let msg = "ferry: rank \(rt.worldRank): fatal error in \(fn): \(what)\(detail.isEmpty ? "" : ": " + detail) (error class \(rt.errorClass(of: rc) ?? rc))\n"
         complain(msg)
-        rt.abort(code: rc, message: msg)
+        rt.abort(code: rc, message: "")   // said just above
     default:
         if let f = handler?.function {
             var wh = ABI.windows.handle(of: w) ?? Handle.winNull
@@ -577,7 +577,9 @@ public func PMPI_Rput(_ origin: UnsafeRawPointer?, _ originCount: Int32, _ origi
     let (w, rc) = window(win, rt, "MPI_Rput")
     guard let w else { return rc }
     guard let request else { return winFail(ErrorClass.request.rawValue, rt, w, "MPI_Rput") }
-    guard w.inPassiveEpoch else { return winFail(ErrorClass.rmaSync.rawValue, rt, w, "MPI_Rput") }
+    // To MPI_PROC_NULL nothing happens, so no epoch is needed (MPICH's rma/rmanull locks
+    // MPI_PROC_NULL, a no-op, around it).
+    guard w.inPassiveEpoch || target == MPIConstant.procNull else { return winFail(ErrorClass.rmaSync.rawValue, rt, w, "MPI_Rput") }
     let prc = PMPI_Put(origin, originCount, originType, target, targetDisp, targetCount, targetType, win)
     if prc != 0 { return prc }
     completedRequest(rt, request)
@@ -592,7 +594,9 @@ public func PMPI_Rget(_ origin: UnsafeMutableRawPointer?, _ originCount: Int32, 
     let (w, rc) = window(win, rt, "MPI_Rget")
     guard let w else { return rc }
     guard let request else { return winFail(ErrorClass.request.rawValue, rt, w, "MPI_Rget") }
-    guard w.inPassiveEpoch else { return winFail(ErrorClass.rmaSync.rawValue, rt, w, "MPI_Rget") }
+    // To MPI_PROC_NULL nothing happens, so no epoch is needed (MPICH's rma/rmanull locks
+    // MPI_PROC_NULL, a no-op, around it).
+    guard w.inPassiveEpoch || target == MPIConstant.procNull else { return winFail(ErrorClass.rmaSync.rawValue, rt, w, "MPI_Rget") }
     let grc = PMPI_Get(origin, originCount, originType, target, targetDisp, targetCount, targetType, win)
     if grc != 0 { return grc }
     completedRequest(rt, request)
@@ -607,7 +611,9 @@ public func PMPI_Raccumulate(_ origin: UnsafeRawPointer?, _ originCount: Int32, 
     let (w, rc) = window(win, rt, "MPI_Raccumulate")
     guard let w else { return rc }
     guard let request else { return winFail(ErrorClass.request.rawValue, rt, w, "MPI_Raccumulate") }
-    guard w.inPassiveEpoch else { return winFail(ErrorClass.rmaSync.rawValue, rt, w, "MPI_Raccumulate") }
+    // To MPI_PROC_NULL nothing happens, so no epoch is needed (MPICH's rma/rmanull locks
+    // MPI_PROC_NULL, a no-op, around it).
+    guard w.inPassiveEpoch || target == MPIConstant.procNull else { return winFail(ErrorClass.rmaSync.rawValue, rt, w, "MPI_Raccumulate") }
     let arc = PMPI_Accumulate(origin, originCount, originType, target, targetDisp, targetCount, targetType, op, win)
     if arc != 0 { return arc }
     completedRequest(rt, request)
@@ -623,7 +629,9 @@ public func PMPI_Rget_accumulate(_ origin: UnsafeRawPointer?, _ originCount: Int
     let (w, rc) = window(win, rt, "MPI_Rget_accumulate")
     guard let w else { return rc }
     guard let request else { return winFail(ErrorClass.request.rawValue, rt, w, "MPI_Rget_accumulate") }
-    guard w.inPassiveEpoch else { return winFail(ErrorClass.rmaSync.rawValue, rt, w, "MPI_Rget_accumulate") }
+    // To MPI_PROC_NULL nothing happens, so no epoch is needed (MPICH's rma/rmanull locks
+    // MPI_PROC_NULL, a no-op, around it).
+    guard w.inPassiveEpoch || target == MPIConstant.procNull else { return winFail(ErrorClass.rmaSync.rawValue, rt, w, "MPI_Rget_accumulate") }
     let arc = PMPI_Get_accumulate(origin, originCount, originType, result, resultCount, resultType, target, targetDisp,
                                   targetCount, targetType, op, win)
     if arc != 0 { return arc }

@@ -1,8 +1,9 @@
 // MPI_Pack_external / MPI_Unpack_external / MPI_Pack_external_size for the "external32"
 // representation (MPI-3.1 §13.5.2): big-endian, IEEE formats, sizes from the standard's table
-// (long 8, long double 16 as IEEE binary128, wchar 4, bool 1); pair types field by field with no
-// padding. On this platform (LP64, little-endian) every native size equals its external32 size,
-// so the external stream of `count` elements has `size * count` bytes.
+// 13.2 (long and unsigned long 4, long double 16 as IEEE binary128, wchar 4, bool 1); pair types
+// field by field with no padding. On this platform (LP64, little-endian) long is 8 bytes: it is
+// written as its low 32 bits and read back sign-extended (unsigned long: zero-extended), as
+// MPICH does; a value outside 32 bits does not survive the trip, as external32 cannot hold it.
 import FerryCore
 
 extension BasicType {
@@ -12,6 +13,7 @@ extension BasicType {
         switch self {
         case .longDouble: return 16
         case .longDoubleComplex: return 32
+        case .long, .unsignedLong: return 4
         default: return size
         }
     }
@@ -88,6 +90,15 @@ enum External32 {
             for k in 0..<2 {
                 if toExternal { x87ToQuad(native + 16 * k, external + 16 * k) }
                 else { quadToX87(external + 16 * k, native + 16 * k) }
+            }
+        case .long, .unsignedLong:
+            if toExternal {
+                let low = UInt32(truncatingIfNeeded: native.loadUnaligned(as: UInt64.self))
+                external.storeBytes(of: low.bigEndian, as: UInt32.self)
+            } else {
+                let low = UInt32(bigEndian: external.loadUnaligned(as: UInt32.self))
+                let wide = t == .long ? UInt64(bitPattern: Int64(Int32(bitPattern: low))) : UInt64(low)
+                native.storeBytes(of: wide, as: UInt64.self)
             }
         case .floatComplex:
             swap(4, native, external, toExternal); swap(4, native + 4, external + 4, toExternal)

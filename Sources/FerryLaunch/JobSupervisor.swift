@@ -76,7 +76,24 @@ final class JobSupervisor {
 
     /// The job's PMI server: one key-value space, `get_appnum` answering each rank's context.
     static func makeServer(options: RunOptions, jobID: String) -> PMIServerState {
-        PMIServerState(size: options.rankCount, kvsName: jobID, appnumOfRank: options.applicationOfEachRank)
+        PMIServerState(size: options.rankCount, kvsName: jobID, appnumOfRank: options.applicationOfEachRank,
+                       universeSize: universeSize(options))
+    }
+
+    /// MPI_UNIVERSE_SIZE: `--universe-size`, else FERRY_UNIVERSE_SIZE from our environment (a
+    /// job spawned by a rank keeps its parent's universe), else the CPUs the job may use (its
+    /// --cpu-set, or the launcher's affinity); never below the job's rank count.
+    static func universeSize(_ options: RunOptions, environment: (String) -> String? = { getenv($0).map { String(cString: $0) } }) -> Int {
+        var size = options.universeSize ?? environment("FERRY_UNIVERSE_SIZE").flatMap { Int($0) }.flatMap { $0 > 0 ? $0 : nil }
+        if size == nil {
+            if let set = options.cpuSet {
+                size = set.count
+            } else {
+                var buffer = [Int32](repeating: 0, count: 4096)
+                size = Int(ferry_allowed_cpus(&buffer, 4096))
+            }
+        }
+        return max(size ?? 1, options.rankCount)
     }
 
     /// The environment of rank `rank`: the launcher's (minus any PMI/Ferry job variables it
@@ -89,7 +106,7 @@ final class JobSupervisor {
             ("PMI_FD", "\(RankSpawner.childPMIFD)"), ("PMI_RANK", "\(rank)"), ("PMI_SIZE", "\(options.rankCount)"),
             ("PMI_JOBID", jobID), ("FERRY_JOBID", jobID), ("FERRY_LAUNCHER_PID", "\(getpid())"),
             ("FERRY_LOCAL_RANK", "\(rank)"), ("FERRY_LOCAL_SIZE", "\(options.rankCount)"),
-            ("FERRY_UNIVERSE_SIZE", "\(options.rankCount)"),
+            ("FERRY_UNIVERSE_SIZE", "\(universeSize(options))"),
         ]
         if let launcherPath { ours.append(("FERRY_LAUNCHER", launcherPath)) }
         // The rank binds itself to this CPU in MPI_Init (Runtime), before any traffic.

@@ -35,6 +35,10 @@ public struct RunOptions: Equatable, Sendable {
     public var bindToCore: Bool?
     /// The CPUs to place ranks on (`--cpu-set 0,2,4`); nil: the launcher's own affinity.
     public var cpuSet: [Int]?
+    /// MPI_UNIVERSE_SIZE (`--universe-size N`, `-usize N` as in Hydra); nil: FERRY_UNIVERSE_SIZE
+    /// from the launcher's environment (a job spawned by a rank inherits its parent's), else
+    /// the CPUs the job may use, and at least the job's rank count.
+    public var universeSize: Int?
 
     public init() {}
 
@@ -260,6 +264,10 @@ public struct RunOptions: Equatable, Sendable {
                     return .error("\(name): '\(text)' is not a list of CPU numbers")
                 }
                 options.cpuSet = cpus
+            case "--universe-size", "-universe-size", "-usize", "--usize":
+                guard let text = required() else { return .error("\(name) needs a number of processes") }
+                guard let n = Int(text), n > 0 else { return .error("\(name): '\(text)' is not a positive number") }
+                options.universeSize = n
             case "--timeout", "-timeout":
                 guard let text = required() else { return .error("\(name) needs a number of seconds") }
                 guard let seconds = Double(text), seconds > 0, seconds.isFinite else {
@@ -304,6 +312,9 @@ public struct RunOptions: Equatable, Sendable {
           --bind-to core|none         pin rank i to the i-th CPU (default when the ranks fit
                                       on the CPUs), or leave ranks free (default otherwise)
           --cpu-set 0,2,4             the CPUs to place ranks on (default: ferry's affinity)
+          --universe-size N, -usize N MPI_UNIVERSE_SIZE, the processes the job may have with
+                                      those it spawns (default: FERRY_UNIVERSE_SIZE if set,
+                                      else the CPUs the job may use, at least its rank count)
           --oversubscribe             accepted for compatibility (ranks may always outnumber cores)
           -h, --help                  show this help
 

@@ -160,12 +160,29 @@ extension Runtime {
         for w in group.worldRanks where c.group.rank(ofWorld: w) == nil {
             throw MPIError(.group, "the group holds process \(w), which is not in the communicator")
         }
-        // A temporary communicator on the parent's third context carries the agreement.
-        let tmp = Communicator(contextID: c.contextID, group: group, collectiveContext: c.contextID &* 4 &+ 2)
+        // A temporary communicator carries the agreement, on a context of its own: successive
+        // calls on one parent may use different groups, in which a rank names another process,
+        // so a message of the next call could otherwise match a receive of this one.
+        let tmp = Communicator(contextID: c.contextID, group: group,
+                               collectiveContext: createGroupContext(parent: c, tag: tag, group: group))
         let id = try agreeContextID(tmp)
         let nc = Communicator(contextID: id, group: group)
         nc.errorHandler = c.errorHandler
         return nc
+    }
+
+    /// The context of one MPI_Comm_create_group call: a hash of the parent's context, the tag
+    /// and the group's members in order (as process identities, the same in every process),
+    /// with the top bit set, which no communicator's own contexts (below 4 * 4096) have.
+    func createGroupContext(parent: Communicator, tag: Int32, group: Group) -> UInt32 {
+        var h: UInt64 = 0xcbf2_9ce4_8422_2325   // FNV-1a
+        func mix<S: Sequence>(_ bytes: S) where S.Element == UInt8 {
+            for b in bytes { h = (h ^ UInt64(b)) &* 0x0000_0100_0000_01b3 }
+        }
+        withUnsafeBytes(of: parent.contextID.littleEndian) { mix($0) }
+        withUnsafeBytes(of: tag.littleEndian) { mix($0) }
+        for w in group.worldRanks { mix(identity(ofPeer: w).utf8); mix([0]) }
+        return 0x8000_0000 | UInt32(truncatingIfNeeded: h ^ (h >> 32)) & 0x7fff_ffff
     }
 
     /// `MPI_Comm_free`: deletes attributes, releases the context id.

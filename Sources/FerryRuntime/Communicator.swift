@@ -21,6 +21,9 @@ public final class Communicator: @unchecked Sendable {
     public var errorHandler: ErrorHandler = .fatal
     /// Attribute values by keyval.
     var attributes: [Int32: UnsafeMutableRawPointer?] = [:]
+    /// The keyvals of `attributes` in the order their values were first set (MPI_COMM_SELF's
+    /// are deleted at MPI_Finalize in the reverse of it, MPI-3.1 §8.7.1).
+    var attributeOrder: [Int32] = []
     /// Cartesian / graph / dist-graph topology, if any (later issue).
     public var topology: AnyObject?
     /// True for MPI_COMM_WORLD and MPI_COMM_SELF (never freed).

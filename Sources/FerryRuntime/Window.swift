@@ -8,7 +8,8 @@
 //     attach table's mutex and length, the PSCW completion counter, the counts of processes
 //     asleep on those words, and (member 0's) the fence barrier;
 //   - the PSCW post matrix (posts[origin][target]);
-//   - dynamic windows: each member's table of attached regions;
+//   - dynamic windows: each member's table of attached regions (the first 256; more live in
+//     the member's own memory, published by address and read by single copy);
 //   - MPI_Win_allocate / MPI_Win_allocate_shared: every member's window memory, so that put,
 //     get and accumulate are plain memory operations on the target's part in this mapping.
 // MPI_Win_create and MPI_Win_create_dynamic windows keep user memory private to its process;
@@ -97,6 +98,11 @@ public final class Window: @unchecked Sendable {
     var lockAll: (active: Bool, taken: Bool) = (false, false)
     /// Regions this process attached (dynamic windows): base address → size.
     var attached: [UInt: Int] = [:]
+    /// Attach-table entries past `WindowLayout.maxAttached` (dynamic windows), in this process's
+    /// memory: (base, size) UInt64 pairs; its address is published at control +56 under the
+    /// attach mutex, and other members read it by single copy while holding that mutex.
+    var attachOverflow: UnsafeMutablePointer<UInt64>?
+    var attachOverflowCapacity = 0
     /// Fences this process completed (the fence barrier's generation it last saw).
     var fenceGeneration: UInt32 = 0
     /// Spins a synchronization wait makes before it yields when ranks outnumber cores: adapts
@@ -155,7 +161,9 @@ public final class Window: @unchecked Sendable {
     /// Sleepers (UInt32 counts of processes blocked on a futex, checked by whoever changes the
     /// word they sleep on): +24 on `r`'s lock word, +28 on posts made to origin `r`, +32 on
     /// `r`'s completion counter. Fence barrier (member 0's block only): +40 arrivals (UInt32),
-    /// +44 generation (UInt32, the futex word), +48 sleepers on the generation.
+    /// +44 generation (UInt32, the futex word), +48 sleepers on the generation. Dynamic windows:
+    /// +56 address in `r`'s memory of its attach-table entries past the 256th (UInt64; written
+    /// by `r` holding the attach mutex, read by any member holding it).
     @inline(__always) func control(_ r: Int32) -> UnsafeMutableRawPointer { mapBase + Int(r) * WindowLayout.controlBytes }
     @inline(__always) func lockWord(_ r: Int32) -> UnsafeMutablePointer<UInt32> {
         control(r).assumingMemoryBound(to: UInt32.self)
@@ -186,7 +194,11 @@ public final class Window: @unchecked Sendable {
     @inline(__always) func posts(origin: Int32, target: Int32) -> UnsafeMutablePointer<UInt64> {
         (mapBase + layout.postsOffset + (Int(origin) * size + Int(target)) * 8).assumingMemoryBound(to: UInt64.self)
     }
-    /// Entry `i` of member `r`'s attach table: (base address, size), both UInt64.
+    @inline(__always) func attachOverflowAddress(_ r: Int32) -> UnsafeMutablePointer<UInt64> {
+        (control(r) + 56).assumingMemoryBound(to: UInt64.self)
+    }
+    /// Entry `i` (below `WindowLayout.maxAttached`) of member `r`'s attach table in the
+    /// segment: (base address, size), both UInt64.
     @inline(__always) func attachEntry(_ r: Int32, _ i: Int) -> UnsafeMutablePointer<UInt64> {
         (mapBase + layout.attachOffset + (Int(r) * WindowLayout.maxAttached + i) * 16).assumingMemoryBound(to: UInt64.self)
     }
@@ -197,7 +209,7 @@ public final class Window: @unchecked Sendable {
 /// Where things are in a window's segment.
 struct WindowLayout {
     static let controlBytes = 128
-    /// Regions one member of a dynamic window may have attached at a time.
+    /// Attached regions of one member kept in the segment; more live in the member's memory.
     static let maxAttached = 256
     static let pageBytes = 4096
     let postsOffset: Int
@@ -421,28 +433,46 @@ extension Runtime {
         releaseContextID(w.comm.contextID)
         w.comm.isFreed = true
         w.attached = [:]
+        w.attachOverflow?.deallocate()
+        w.attachOverflow = nil
         w.releaseMapping()
     }
 
     // MARK: attach / detach (dynamic windows)
 
-    /// `MPI_Win_attach`: publishes [base, base + size) in this process's attach table.
+    /// This process's attach-table entry `i` (in the segment, or past the 256th in its memory).
+    private func ownAttachEntry(_ w: Window, _ i: Int) -> UnsafeMutablePointer<UInt64> {
+        i < WindowLayout.maxAttached ? w.attachEntry(w.rank, i) : w.attachOverflow! + 2 * (i - WindowLayout.maxAttached)
+    }
+
+    /// `MPI_Win_attach`: publishes [base, base + size) in this process's attach table. Any
+    /// number of regions; they may not overlap (MPI-3.1 §11.2.4).
     public func windowAttach(_ w: Window, base: UnsafeMutableRawPointer?, size: Int) -> Int32 {
         if w.flavor != .dynamic { return ErrorClass.rmaFlavor.rawValue }
         if size < 0 { return ErrorClass.size.rawValue }
         guard let base else { return size == 0 ? 0 : ErrorClass.base.rawValue }
         let start = UInt(bitPattern: base)
         if size == 0 { return 0 }
+        for (b, s) in w.attached where start < b + UInt(s) && b < start + UInt(size) { return ErrorClass.rmaAttach.rawValue }
         let me = w.rank
         w.lockMutex(w.attachMutex(me)); defer { w.unlockMutex(w.attachMutex(me)) }
         let n = Int(w.attachCount(me).pointee)
-        for i in 0..<n {
-            let e = w.attachEntry(me, i)
-            let b = UInt(e[0]), s = UInt(e[1])
-            if start < b + s && b < start + UInt(size) { return ErrorClass.rmaAttach.rawValue }
+        if n >= WindowLayout.maxAttached {
+            let need = n - WindowLayout.maxAttached + 1
+            if need > w.attachOverflowCapacity {
+                // Readers hold the mutex we hold now: none is reading the old table.
+                let capacity = max(256, w.attachOverflowCapacity * 2)
+                let grown = UnsafeMutablePointer<UInt64>.allocate(capacity: 2 * capacity)
+                if let old = w.attachOverflow {
+                    grown.update(from: old, count: 2 * w.attachOverflowCapacity)
+                    old.deallocate()
+                }
+                w.attachOverflow = grown
+                w.attachOverflowCapacity = capacity
+                w.attachOverflowAddress(me).pointee = UInt64(UInt(bitPattern: grown))
+            }
         }
-        guard n < WindowLayout.maxAttached else { return ErrorClass.rmaAttach.rawValue }
-        let e = w.attachEntry(me, n)
+        let e = ownAttachEntry(w, n)
         e[0] = UInt64(start); e[1] = UInt64(size)
         w.attachCount(me).pointee = UInt32(n + 1)
         w.attached[start] = size
@@ -457,14 +487,55 @@ extension Runtime {
         let me = w.rank
         w.lockMutex(w.attachMutex(me)); defer { w.unlockMutex(w.attachMutex(me)) }
         let n = Int(w.attachCount(me).pointee)
-        for i in 0..<n where UInt(w.attachEntry(me, i)[0]) == start {
-            let last = w.attachEntry(me, n - 1), e = w.attachEntry(me, i)
+        for i in 0..<n where UInt(ownAttachEntry(w, i)[0]) == start {
+            let last = ownAttachEntry(w, n - 1), e = ownAttachEntry(w, i)
             e[0] = last[0]; e[1] = last[1]
             w.attachCount(me).pointee = UInt32(n - 1)
             break
         }
         w.attached[start] = nil
         return 0
+    }
+
+    /// Whether [lo, hi) lies in regions member `target` of dynamic window `w` has attached: in
+    /// one region, or across regions that follow each other without a gap (MPICH allows an
+    /// access to span adjacent attachments; its rma/win_dynamic_rma_flush_get does it).
+    func attachedRegionsCover(_ w: Window, target: Int32, lo: UInt, hi: UInt) -> Bool {
+        guard lo <= hi else { return false }
+        w.lockMutex(w.attachMutex(target)); defer { w.unlockMutex(w.attachMutex(target)) }
+        let n = Int(w.attachCount(target).pointee)
+        let inline = min(n, WindowLayout.maxAttached)
+        // The common case: one region of the segment's table holds it all.
+        for i in 0..<inline {
+            let e = w.attachEntry(target, i)
+            let b = UInt(e[0]), s = UInt(e[1])
+            if lo >= b && hi <= b + s { return true }
+        }
+        var regions: [(UInt, UInt)] = (0..<inline).map { i in
+            let e = w.attachEntry(target, i)
+            return (UInt(e[0]), UInt(e[0] + e[1]))
+        }
+        if n > inline {
+            let extra = n - inline
+            var table = [UInt64](repeating: 0, count: 2 * extra)
+            let address = w.attachOverflowAddress(target).pointee
+            if target == w.rank {
+                table.withUnsafeMutableBufferPointer { $0.baseAddress!.update(from: w.attachOverflow!, count: 2 * extra) }
+            } else {
+                let got = table.withUnsafeMutableBytes { t in
+                    ferry_vm_read(Int32(w.members[Int(target)].pid), t.baseAddress!, t.count, address)
+                }
+                if got != 16 * extra { return false }
+            }
+            for k in 0..<extra { regions.append((UInt(table[2 * k]), UInt(table[2 * k] + table[2 * k + 1]))) }
+        }
+        regions.sort { $0.0 < $1.0 }
+        var covered = lo
+        for (b, end) in regions where b <= covered && end > covered {
+            covered = end
+            if covered >= hi { return true }
+        }
+        return false
     }
 
     // MARK: attributes

@@ -106,16 +106,7 @@ extension Runtime {
             let address = UInt(bitPattern: disp)
             if let span {
                 let lo = address &+ UInt(bitPattern: span.lo), hi = address &+ UInt(bitPattern: span.hi)
-                var inside = false
-                w.lockMutex(w.attachMutex(target))
-                let n = Int(w.attachCount(target).pointee)
-                for i in 0..<n {
-                    let e = w.attachEntry(target, i)
-                    let b = UInt(e[0]), s = UInt(e[1])
-                    if lo >= b && hi <= b + s && lo <= hi { inside = true; break }
-                }
-                w.unlockMutex(w.attachMutex(target))
-                if !inside { return (nil, ErrorClass.rmaRange.rawValue) }
+                if !attachedRegionsCover(w, target: target, lo: lo, hi: hi) { return (nil, ErrorClass.rmaRange.rawValue) }
             }
             if target == w.rank {
                 guard let p = UnsafeMutableRawPointer(bitPattern: address) else { return (nil, span == nil ? 0 : ErrorClass.rmaRange.rawValue) }

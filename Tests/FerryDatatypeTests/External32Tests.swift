@@ -14,12 +14,12 @@ func packExternal<T>(_ value: T, _ type: BasicType) throws -> [UInt8] {
     return out
 }
 
-@Test("external32 sizes follow the standard's table (long 8, long double 16, wchar 4, bool 1, pairs packed)")
+@Test("external32 sizes follow the standard's table 13.2 (long 4, long double 16, wchar 4, bool 1, pairs packed)")
 func externalSizes() {
-    let expected: [BasicType: Int] = [.char: 1, .wchar: 4, .short: 2, .int: 4, .long: 8, .longLong: 8,
+    let expected: [BasicType: Int] = [.char: 1, .wchar: 4, .short: 2, .int: 4, .long: 4, .unsignedLong: 4, .longLong: 8,
         .float: 4, .double: 8, .longDouble: 16, .bool: 1, .floatComplex: 8, .doubleComplex: 16,
         .longDoubleComplex: 32, .aint: 8, .offset: 8, .count: 8, .floatInt: 8, .doubleInt: 12,
-        .longInt: 12, .shortInt: 6, .twoInt: 8, .longDoubleInt: 20, .packed: 1, .byte: 1]
+        .longInt: 8, .shortInt: 6, .twoInt: 8, .longDoubleInt: 20, .packed: 1, .byte: 1]
     for (t, n) in expected {
         #expect(t.externalSize == n, "\(t)")
         #expect(Datatype.predefined(t).externalSize(count: 3) == 3 * n, "\(t)")
@@ -30,7 +30,19 @@ func externalSizes() {
 func externalBytes() throws {
     #expect(try packExternal(Int32(0x0102_0304), .int) == [1, 2, 3, 4])
     #expect(try packExternal(Int16(-2), .short) == [0xFF, 0xFE])
-    #expect(try packExternal(Int64(0x0102_0304_0506_0708), .long) == [1, 2, 3, 4, 5, 6, 7, 8])
+    // long and unsigned long are 4 bytes in external32 (MPICH's datatype/pack_external found 8).
+    #expect(try packExternal(Int64(0x0102_0304_0506_0708), .long) == [5, 6, 7, 8])
+    #expect(try packExternal(Int64(-2), .long) == [0xFF, 0xFF, 0xFF, 0xFE])
+    #expect(try packExternal(Int64(0x0102_0304_0506_0708), .longLong) == [1, 2, 3, 4, 5, 6, 7, 8])
+    for (value, type, back) in [(Int64(-5), BasicType.long, Int64(-5)), (Int64(0xFFFF_FFFF), .unsignedLong, Int64(0xFFFF_FFFF)),
+                                (Int64(0x7FFF_FFFF), .long, Int64(0x7FFF_FFFF))] {
+        let bytes = try packExternal(value, type)
+        var out: Int64 = 0x5555
+        _ = try bytes.withUnsafeBytes { p throws(MPIError) in
+            try Datatype.predefined(type).unpackExternal(from: p.baseAddress!, bytes: 4, into: &out, count: 1)
+        }
+        #expect(out == back, "\(type) \(value) came back as \(out)")
+    }
     #expect(try packExternal(Double(1.0), .double) == [0x3F, 0xF0, 0, 0, 0, 0, 0, 0])
     #expect(try packExternal(Float(-2.0), .float) == [0xC0, 0, 0, 0])
     #expect(try packExternal(UInt32(0x41), .wchar) == [0, 0, 0, 0x41])

@@ -124,7 +124,8 @@ import Testing
             #expect(fields["kvs"] == jobID && fields["PMI_JOBID"] == jobID)
             #expect(fields["ppid"] == "\(launcherPid)" && fields["FERRY_LAUNCHER_PID"] == "\(launcherPid)")
             #expect(fields["FERRY_LOCAL_RANK"] == "\(rank)")
-            #expect(fields["FERRY_LOCAL_SIZE"] == "2" && fields["FERRY_UNIVERSE_SIZE"] == "2")
+            #expect(fields["FERRY_LOCAL_SIZE"] == "2")
+            #expect(fields["FERRY_UNIVERSE_SIZE"].flatMap { Int($0) }.map { $0 >= 2 } == true)
             #expect(fields["FERRY_TEST_GENV"] == "a")  // the value has a space: the rank prints "a b"
             #expect(line.contains("FERRY_TEST_GENV=a b "))
             #expect(fields["FERRY_TEST_X"] == "from-launcher")

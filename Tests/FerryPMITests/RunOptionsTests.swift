@@ -78,7 +78,8 @@ import FerryPMI
         #expect(dict["PATH"] == "/bin" && dict["A"] == "user" && dict["PMI_PORT"] == nil)
         #expect(dict["PMI_FD"] == "3" && dict["PMI_RANK"] == "3" && dict["PMI_SIZE"] == "4")
         #expect(dict["PMI_JOBID"] == "77-abc" && dict["FERRY_JOBID"] == "77-abc")
-        #expect(dict["FERRY_LOCAL_RANK"] == "3" && dict["FERRY_LOCAL_SIZE"] == "4" && dict["FERRY_UNIVERSE_SIZE"] == "4")
+        #expect(dict["FERRY_LOCAL_RANK"] == "3" && dict["FERRY_LOCAL_SIZE"] == "4")
+        #expect(dict["FERRY_UNIVERSE_SIZE"] == "\(JobSupervisor.universeSize(o))")
         #expect(dict["FERRY_LAUNCHER_PID"] != nil)
     }
 }
@@ -196,7 +197,7 @@ import FerryPMI
         let r1 = dictionary(JobSupervisor.environment(base: base, options: o, jobID: "j", rank: 1,
                                                       launcherPath: "/opt/ferry/bin/ferry"))
         #expect(r1["C"] == "a" && r1["G"] == "g" && r1["PWD"] == "/old")
-        #expect(r1["PMI_RANK"] == "1" && r1["PMI_SIZE"] == "5" && r1["FERRY_UNIVERSE_SIZE"] == "5")
+        #expect(r1["PMI_RANK"] == "1" && r1["PMI_SIZE"] == "5" && r1["FERRY_UNIVERSE_SIZE"] == "\(JobSupervisor.universeSize(o))")
         #expect(r1["FERRY_LAUNCHER"] == "/opt/ferry/bin/ferry")
         let r4 = dictionary(JobSupervisor.environment(base: base, options: o, jobID: "j", rank: 4,
                                                       launcherPath: "/opt/ferry/bin/ferry"))
@@ -281,5 +282,28 @@ struct PlacementTests {
         #expect(env.filter { $0.hasPrefix("FERRY_BIND_CPU=") } == ["FERRY_BIND_CPU=3"])
         let unbound = JobSupervisor.environment(base: ["FERRY_BIND_CPU=9"], options: o, jobID: "j", rank: 0)
         #expect(!unbound.contains { $0.hasPrefix("FERRY_BIND_CPU=") }, "an inherited binding is never passed on")
+    }
+}
+
+/// Issue 11, item 10: MPI_UNIVERSE_SIZE was the number of launched ranks, so MPICH's spawn tests
+/// concluded that spawning was impossible and passed without spawning.
+@Suite struct UniverseSizeTests {
+    @Test("MPI_UNIVERSE_SIZE: --universe-size / -usize, else FERRY_UNIVERSE_SIZE, else the CPUs; never below the job")
+    func universeSize() {
+        func parsed(_ a: [String]) -> RunOptions? {
+            if case .run(let o) = RunOptions.parse(a) { return o }
+            return nil
+        }
+        let none: (String) -> String? = { _ in nil }
+        #expect(parsed(["-usize", "64", "-n", "2", "p"]).map { JobSupervisor.universeSize($0, environment: none) } == 64)
+        #expect(parsed(["--universe-size=9", "p"])?.universeSize == 9)
+        #expect(RunOptions.parse(["-usize", "0", "p"]) == .error("-usize: '0' is not a positive number"))
+        // The parent job's universe reaches a job it spawns through FERRY_UNIVERSE_SIZE.
+        let inherited: (String) -> String? = { $0 == "FERRY_UNIVERSE_SIZE" ? "12" : nil }
+        #expect(parsed(["-n", "2", "p"]).map { JobSupervisor.universeSize($0, environment: inherited) } == 12)
+        // Else the CPUs of --cpu-set, at least the rank count.
+        #expect(parsed(["--cpu-set", "0,1,2", "-n", "1", "p"]).map { JobSupervisor.universeSize($0, environment: none) } == 3)
+        #expect(parsed(["--cpu-set", "0", "-n", "5", "p"]).map { JobSupervisor.universeSize($0, environment: none) } == 5)
+        #expect(parsed(["-usize", "3", "-n", "5", "p"]).map { JobSupervisor.universeSize($0, environment: none) } == 5)
     }
 }
