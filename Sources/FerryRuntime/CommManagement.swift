@@ -220,49 +220,49 @@ extension Runtime {
             // Members travel as process identities: peer numbers are private to each process.
             theirs = try exchangeBytes(encodeIdentities(local.group.worldRanks), with: remoteLeader, tag: tag,
                                        comm: peer, context: peer.pointToPointContext)
+            // The peer communicator's context goes along: both leaders share it, the other
+            // members learn it here, and it tells apart creations over different peers.
+            theirs = Array("\(peer.contextID)\n".utf8) + theirs
         }
-        let remoteRanks = try decodeIdentities(try bcastBytes(theirs, root: localLeader, comm: local))
+        let record = try bcastBytes(theirs, root: localLeader, comm: local)
+        guard let newline = record.firstIndex(of: 0x0A), let peerContext = UInt32(String(decoding: record[..<newline], as: UTF8.self)) else {
+            throw MPIError(.intern, "malformed intercommunicator record")
+        }
+        let remoteRanks = try decodeIdentities(Array(record[(newline + 1)...]))
         let remote = Group(worldRanks: remoteRanks, myWorldRank: worldRank)
         // The new intercommunicator's local side is a duplicate of `local`, so that its own
         // collectives never meet the user's traffic on `local`.
         let localDup = try commDup(local)
-        let id = try agreeInterContext(local: localDup, localLeader: localLeader, leaderPeer: peer,
-                                       remoteLeader: remoteLeader, tag: tag)
+        // The context id is agreed like any other (free ids reserved while other threads of
+        // this process agree on theirs: MPICH's threads/comm/idup_comm_gen runs intercomm
+        // creations in four threads at once), over a scratch intercommunicator whose context
+        // both sides derive from what they both know: the tag and the two groups.
+        let shared = intercommCreateContext(local: local.group, remote: remote, tag: tag, peerContext: peerContext)
+        let scratch = Communicator(contextID: shared, group: local.group, remoteGroup: remote, collectiveContext: shared)
+        scratch.localComm = localDup
+        let id = try agreeContextID(scratch)
         let nc = Communicator(contextID: id, group: local.group, remoteGroup: remote)
         nc.localComm = localDup
         nc.errorHandler = local.errorHandler
         return nc
     }
 
-    /// Context agreement for a new intercommunicator: AND within each side, leaders exchange
-    /// over the peer communicator, then broadcast within each side.
-    private func agreeInterContext(local: Communicator, localLeader: Int32, leaderPeer: Communicator?,
-                                   remoteLeader: Int32, tag: Int32) throws(MPIError) -> UInt32 {
-        var mask = contextMask
-        let lt = CommTransport(self, local)
-        var rc = mask.withUnsafeMutableBytes { m in
-            Collectives.allreduce(lt, send: nil, recv: m.baseAddress!, count: Runtime.maskWords, .predefined(.band, .uint64))
+    /// The context of the scratch intercommunicator of one MPI_Intercomm_create: the same on
+    /// both sides (a symmetric hash of the peer communicator's context, the tag and the two
+    /// groups' member identities), with the top bit set as for `createGroupContext`.
+    private func intercommCreateContext(local: Group, remote: Group, tag: Int32, peerContext: UInt32) -> UInt32 {
+        func hash(_ g: Group) -> UInt64 {
+            var h: UInt64 = 0xcbf2_9ce4_8422_2325   // FNV-1a
+            for w in g.worldRanks {
+                for b in identity(ofPeer: w).utf8 { h = (h ^ UInt64(b)) &* 0x0000_0100_0000_01b3 }
+                h = (h ^ 0x2f) &* 0x0000_0100_0000_01b3
+            }
+            return h
         }
-        if rc != 0 { throw MPIError(code: rc, "context id agreement") }
-        if local.rank == localLeader, let peer = leaderPeer {
-            var theirs = mask
-            let u64 = Datatype.predefined(.uint64)
-            let ctx = peer.pointToPointContext
-            let rr = theirs.withUnsafeMutableBytes { b in
-                irecvInternal(b.baseAddress, count: Runtime.maskWords, datatype: u64, source: remoteLeader, tag: tag, comm: peer, context: ctx) }
-            let sr = mask.withUnsafeMutableBytes { b in
-                isendInternal(b.baseAddress, count: Runtime.maskWords, datatype: u64, dest: remoteLeader, tag: tag, comm: peer, context: ctx) }
-            _ = waitInternal(sr); _ = waitInternal(rr)
-            for k in 0..<Runtime.maskWords { mask[k] &= theirs[k] }
-        }
-        rc = mask.withUnsafeMutableBytes { m in Collectives.bcast(lt, buffer: m.baseAddress!, bytes: m.count, root: Int(localLeader)) }
-        if rc != 0 { throw MPIError(code: rc, "context id agreement") }
-        for (k, w) in mask.enumerated() where w != 0 {
-            let bit = w.trailingZeroBitCount
-            contextMask[k] &= ~(UInt64(1) << UInt64(bit))
-            return UInt32(k * 64 + bit)
-        }
-        throw MPIError(.other, "out of communicator context ids")
+        let a = hash(local), b = hash(remote)
+        var h = (min(a, b) &* 31 &+ max(a, b)) ^ (UInt64(UInt32(bitPattern: tag)) << 32 | UInt64(peerContext)) &* 0x9e37_79b9_7f4a_7c15
+        h ^= h >> 29
+        return 0x8000_0000 | UInt32(truncatingIfNeeded: h ^ (h >> 32)) & 0x7fff_ffff
     }
 
     /// `MPI_Intercomm_merge`: the side that passes `high == false` comes first.
