@@ -3,6 +3,7 @@
 // create, create_group (split and create on intercommunicators too), intercommunicator create
 // and merge, free, compare.
 import FerryCore
+import FerryShm
 import FerryDatatype
 import FerryReduce
 import FerryCollectives
@@ -214,21 +215,31 @@ extension Runtime {
         guard localLeader >= 0 && Int(localLeader) < local.size else { throw MPIError(.rank, "local leader \(localLeader)") }
         let isLeader = local.rank == localLeader
         var theirs: [UInt8] = []
+        var leaderPeer: Communicator?
         if isLeader {
             let peer = try checkComm(peer)
+            leaderPeer = peer
             guard remoteLeader >= 0 && Int(remoteLeader) < peer.peerCount else { throw MPIError(.rank, "remote leader \(remoteLeader)") }
-            // Members travel as process identities: peer numbers are private to each process.
-            theirs = try exchangeBytes(encodeIdentities(local.group.worldRanks), with: remoteLeader, tag: tag,
-                                       comm: peer, context: peer.pointToPointContext)
+            // Members travel as process identities (peer numbers are private to each process)
+            // with their pids, for rings to processes not reached yet.
+            let mine = Array(handshakeMembers(local).map { "\($0.identity) \($0.pid)" }.joined(separator: "\n").utf8)
+            theirs = try exchangeBytes(mine, with: remoteLeader, tag: tag, comm: peer, context: peer.pointToPointContext)
             // The peer communicator's context goes along: both leaders share it, the other
             // members learn it here, and it tells apart creations over different peers.
             theirs = Array("\(peer.contextID)\n".utf8) + theirs
         }
-        let record = try bcastBytes(theirs, root: localLeader, comm: local)
-        guard let newline = record.firstIndex(of: 0x0A), let peerContext = UInt32(String(decoding: record[..<newline], as: UTF8.self)) else {
+        let record = String(decoding: try bcastBytes(theirs, root: localLeader, comm: local), as: UTF8.self)
+        var lines = record.split(separator: "\n").map(String.init)
+        guard let first = lines.first, let peerContext = UInt32(first), lines.count > 1 else {
             throw MPIError(.intern, "malformed intercommunicator record")
         }
-        let remoteRanks = try decodeIdentities(Array(record[(newline + 1)...]))
+        lines.removeFirst()
+        let members: [(String, Int32)] = lines.map { line in
+            let f = line.split(separator: " ")
+            return (String(f[0]), Int32(f.count > 1 ? f[1] : "0") ?? 0)
+        }
+        let remoteRanks = try linkIfNeeded(members, local: local, localLeader: localLeader, leaderPeer: leaderPeer,
+                                           remoteLeader: remoteLeader, tag: tag)
         let remote = Group(worldRanks: remoteRanks, myWorldRank: worldRank)
         // The new intercommunicator's local side is a duplicate of `local`, so that its own
         // collectives never meet the user's traffic on `local`.
@@ -245,6 +256,60 @@ extension Runtime {
         nc.localComm = localDup
         nc.errorHandler = local.errorHandler
         return nc
+    }
+
+    /// The peer numbers of the remote members of a new intercommunicator, after giving rings
+    /// to the pairs of processes that have none yet: in MPI_Intercomm_create over a
+    /// spawn intercommunicator, only the spawning root knew the children (MPICH's
+    /// spawn/spaiccreate). Both sides agree whether any pair is missing; then the side whose
+    /// first member sorts first makes a link segment (rings for every pair across the two
+    /// sides, as MPI_Comm_accept does), its leader passes the name to the other leader, and
+    /// every member of both sides maps it.
+    private func linkIfNeeded(_ members: [(String, Int32)], local: Communicator, localLeader: Int32,
+                              leaderPeer: Communicator?, remoteLeader: Int32, tag: Int32) throws(MPIError) -> [Int32] {
+        lock()
+        var missing: Int32 = members.contains { peer(ofIdentity: $0.0) == nil } ? 1 : 0
+        unlock()
+        let lt = CommTransport(self, local)
+        var rc = withUnsafeMutableBytes(of: &missing) { m in
+            Collectives.allreduce(lt, send: nil, recv: m.baseAddress!, count: 1, .predefined(.max, .int32))
+        }
+        if rc != 0 { throw MPIError(code: rc, "MPI_Intercomm_create") }
+        if let peer = leaderPeer {
+            let theirs = try exchangeBytes([UInt8(missing)], with: remoteLeader, tag: tag, comm: peer, context: peer.pointToPointContext)
+            if theirs.first == 1 { missing = 1 }
+        }
+        rc = withUnsafeMutableBytes(of: &missing) { m in Collectives.bcast(lt, buffer: m.baseAddress!, bytes: 4, root: Int(localLeader)) }
+        if rc != 0 { throw MPIError(code: rc, "MPI_Intercomm_create") }
+        guard missing != 0 else {
+            lock(); defer { unlock() }
+            return members.map { peer(ofIdentity: $0.0)! }
+        }
+        let accepting = identity(ofPeer: local.group.worldRanks[0]) < members[0].0
+        let a = accepting ? local.size : members.count, c = accepting ? members.count : local.size
+        var name: [UInt8] = []
+        var created: LinkMapping?
+        if let peer = leaderPeer {
+            var failure: MPIError?
+            if accepting {
+                let segment = "/ferry-\(jobID)-link-\(randomHex(16))"
+                do throws(MPIError) { created = try LinkMapping(name: segment, acceptors: a, connectors: c, layout: linkLayout, create: true) }
+                catch { failure = error }
+                // An empty name tells the other side that the segment could not be made.
+                name = failure == nil ? Array(segment.utf8) : []
+            }
+            let theirs = try exchangeBytes(name, with: remoteLeader, tag: tag, comm: peer, context: peer.pointToPointContext)
+            if !accepting { name = theirs }
+            if let failure { name = Array("error \(failure.detail)".utf8) }
+        }
+        name = try bcastBytes(name, root: localLeader, comm: local)
+        let segment = String(decoding: name, as: UTF8.self)
+        guard segment.hasPrefix("/ferry-") else {
+            created?.discard()
+            throw MPIError(.noMem, "MPI_Intercomm_create: no rings could be made between the two groups: \(segment.isEmpty ? "the other side failed" : segment)")
+        }
+        return try attach(segment: segment, created: created, acceptors: a, connectors: c, accepting: accepting,
+                          myIndex: Int(local.rank), remote: members)
     }
 
     /// The context of the scratch intercommunicator of one MPI_Intercomm_create: the same on

@@ -406,7 +406,7 @@ extension Runtime {
     }
 
     /// This side's members as the handshake names them.
-    private func handshakeMembers(_ comm: Communicator) -> [HandshakeMember] {
+    func handshakeMembers(_ comm: Communicator) -> [HandshakeMember] {
         lock(); defer { unlock() }
         return comm.group.worldRanks.map { g in
             let pid = Int(g) == Int(worldRank) ? getpid() : node?.pid(ofPeer: Int(g)) ?? 0
@@ -469,7 +469,7 @@ extension Runtime {
 
     /// Maps the link segment (if any) and turns the remote members into peers. Returns their
     /// peer indices in remote rank order.
-    private func attach(segment: String, created: LinkMapping?, acceptors a: Int, connectors c: Int,
+    func attach(segment: String, created: LinkMapping?, acceptors a: Int, connectors c: Int,
                         accepting: Bool, myIndex: Int, remote: [(String, Int32)]) throws(MPIError) -> [Int32] {
         var mapping = created
         if mapping == nil && segment != "-" {
@@ -504,7 +504,7 @@ extension Runtime {
     }
 
     /// Ring geometry of this process's rings (link segments and a lone rank's own segment).
-    private var linkLayout: NodeLayout {
+    var linkLayout: NodeLayout {
         NodeLayout(localSize: 1, cellBytes: tunables.shmCellBytes, ringCells: tunables.linkRingCells)
     }
 
