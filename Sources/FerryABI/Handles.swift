@@ -197,7 +197,9 @@ let predefinedTypeTable: [(Int, BasicType, String)] = [
     (0x19, .unsignedLongLong, "MPI_UNSIGNED_LONG_LONG"), (0x0f, .packed, "MPI_PACKED"), (0x16, .twoInt, "MPI_2INT"),
     (0x37, .int8, "MPI_INT8_T"), (0x38, .int16, "MPI_INT16_T"), (0x39, .int32, "MPI_INT32_T"), (0x3a, .int64, "MPI_INT64_T"),
     (0x3b, .uint8, "MPI_UINT8_T"), (0x3c, .uint16, "MPI_UINT16_T"), (0x3d, .uint32, "MPI_UINT32_T"),
-    (0x3e, .uint64, "MPI_UINT64_T"), (0x3f, .bool, "MPI_C_BOOL"), (0x40, .floatComplex, "MPI_C_FLOAT_COMPLEX"),
+    // MPI_C_COMPLEX and MPI_C_FLOAT_COMPLEX are one handle; the standard (§6.8) makes either
+    // name its default name, and MPICH reports MPI_C_COMPLEX (its datatype/typename checks it).
+    (0x3e, .uint64, "MPI_UINT64_T"), (0x3f, .bool, "MPI_C_BOOL"), (0x40, .floatComplex, "MPI_C_COMPLEX"),
     (0x41, .doubleComplex, "MPI_C_DOUBLE_COMPLEX"), (0x42, .longDoubleComplex, "MPI_C_LONG_DOUBLE_COMPLEX"),
     (0x43, .aint, "MPI_AINT"), (0x44, .offset, "MPI_OFFSET"), (0x45, .count, "MPI_COUNT"),
     // C++ and Fortran predefined types, laid out as their C equivalents on this platform.

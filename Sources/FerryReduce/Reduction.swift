@@ -6,27 +6,29 @@ import FerryCore
 
 /// Predefined reduction kernels.
 public enum Reduction {
-    /// Whether MPI-3.1 defines `op` on `type` (§5.9.2 and §5.9.4):
+    /// Whether `op` applies to `type`: MPI-3.1's table (§5.9.2 and §5.9.4) plus two extensions
+    /// MPICH has, which binaries built against MPICH rely on:
     /// - MAX, MIN: C integer, floating point, multi-language types (AINT, OFFSET, COUNT);
     /// - SUM, PROD: C integer, floating point, complex, multi-language types;
-    /// - LAND, LOR, LXOR: C integer, logical (C_BOOL);
+    /// - LAND, LOR, LXOR: C integer, logical (C_BOOL), and (extension) multi-language types;
     /// - BAND, BOR, BXOR: C integer, byte, multi-language types;
     /// - MINLOC, MAXLOC: the pair types;
     /// - REPLACE, NO_OP (MPI_Accumulate only): every type.
     ///
     /// "C integer" is the standard's group: signed/unsigned char, short, int, long, long long
-    /// (signed and unsigned) and the fixed-width types. MPI_CHAR and MPI_WCHAR are printable
-    /// characters and "cannot be used in reduction operations" (§5.9.3), so only REPLACE and
-    /// NO_OP accept them. Note: the standard lists the multi-language types for every
-    /// arithmetic and bitwise op but NOT for LAND/LOR/LXOR, and we follow that table.
+    /// (signed and unsigned) and the fixed-width types. The standard says MPI_CHAR "cannot be
+    /// used in reduction operations" (§5.9.3) and leaves the multi-language types out of the
+    /// logical ops: a program doing either is erroneous, so an implementation may define it.
+    /// MPICH does (MPI_CHAR as a signed char; its coll/allred and rma/fetch_and_op_char test
+    /// it), and so do we. MPI_WCHAR and MPI_PACKED accept only REPLACE and NO_OP.
     public static func isDefined(_ op: PredefinedOp, on type: BasicType) -> Bool {
-        let group = TypeGroup(type)
+        let group = type == .char ? TypeGroup.cInteger : TypeGroup(type)
         switch op {
         case .replace, .noOp: return true
         case .max, .min: return group == .cInteger || group == .floating || group == .multiLanguage
         case .sum, .prod:
             return group == .cInteger || group == .floating || group == .complex || group == .multiLanguage
-        case .land, .lor, .lxor: return group == .cInteger || group == .logical
+        case .land, .lor, .lxor: return group == .cInteger || group == .logical || group == .multiLanguage
         case .band, .bor, .bxor: return group == .cInteger || group == .byte || group == .multiLanguage
         case .minloc, .maxloc: return group == .pair
         }
@@ -52,7 +54,7 @@ public enum Reduction {
         }
         let a = input, b = target, n = count
         switch type {
-        case .signedChar, .int8: Kernels.integer(op, Int8.self, a, b, n)
+        case .signedChar, .int8, .char: Kernels.integer(op, Int8.self, a, b, n)
         case .unsignedChar, .uint8, .byte: Kernels.integer(op, UInt8.self, a, b, n)
         case .bool: Kernels.integer(op, UInt8.self, a, b, n)   // C _Bool: one byte, 0 or 1
         case .short, .int16: Kernels.integer(op, Int16.self, a, b, n)
@@ -82,7 +84,7 @@ public enum Reduction {
             #if arch(x86_64) || arch(i386)
             Kernels.location(op, Float80.self, type, a, b, n)
             #endif
-        case .char, .wchar, .packed: break   // only REPLACE / NO_OP, handled above
+        case .wchar, .packed: break   // only REPLACE / NO_OP, handled above
         }
     }
 }
