@@ -170,7 +170,9 @@ public func PMPI_Win_shared_query(_ win: Int32, _ rank: Int32, _ size: UnsafeMut
     guard r >= 0 && Int(r) < w.size else { return winFail(ErrorClass.rank.rawValue, rt, w, "MPI_Win_shared_query") }
     size.pointee = w.memberSize(r)
     dispUnit.pointee = Int32(truncatingIfNeeded: w.memberDispUnit(r))
-    baseptr.storeBytes(of: w.mappedBase(of: r), as: UnsafeMutableRawPointer?.self)
+    // A member without memory has no address to give: NULL (MPICH's rma/win_shared_noncontig_put
+    // checks it), not where its empty part would start.
+    baseptr.storeBytes(of: w.memberSize(r) == 0 ? nil : w.mappedBase(of: r), as: UnsafeMutableRawPointer?.self)
     return 0
 }
 
