@@ -57,7 +57,10 @@ private func intArray(_ p: UnsafePointer<Int32>?, _ n: Int) -> [Int32] {
 private func topologyComm<T>(_ comm: Int32, _ fn: StaticString, _ kind: T.Type) -> (Runtime?, Communicator?, T?, Int32) {
     guard let rt = runtime(fn) else { return (nil, nil, nil, notInitialized) }
     guard let c = decodeComm(comm, rt), !c.isFreed else { return (rt, nil, nil, fail(ErrorClass.comm.rawValue, rt, nil, fn)) }
-    guard let t = c.topology as? T else { return (rt, c, nil, fail(ErrorClass.topology.rawValue, rt, c, fn)) }
+    // Unwrap before casting: Swift 6.3.1's optimizer turns `nil as AnyObject? as? T` into a
+    // call that crashes (release builds: any topology query on a communicator without one
+    // segfaulted; AddressSanitizer found it with comm/topology).
+    guard let any = c.topology, let t = any as? T else { return (rt, c, nil, fail(ErrorClass.topology.rawValue, rt, c, fn)) }
     return (rt, c, t, 0)
 }
 

@@ -20,7 +20,11 @@ extension Runtime {
         try agreeContextIDInBackground(comm, take: take)
     }
 
+    /// Returns a context id to the free mask. Takes the lock: context agreements of other
+    /// threads (MPI_THREAD_MULTIPLE, idup workers) read and change the mask under it (a race
+    /// ThreadSanitizer found with comm/intercomm_threads). Callers must not hold it.
     func releaseContextID(_ id: UInt32) {
+        lock(); defer { unlock() }
         contextMask[Int(id) / 64] |= UInt64(1) << UInt64(id % 64)
     }
 

@@ -83,7 +83,7 @@ int main(int argc, char **argv) {
     MPI_Aint addr[NR + 1];
     if (me == 1) {
         for (int i = 0; i < NR; i++) {
-            regions[i] = malloc(NE * sizeof(int));
+            regions[i] = malloc((NE + 1) * sizeof(int));   /* padded: never adjacent to the next one */
             for (int k = 0; k < NE; k++) regions[i][k] = i * 100 + k;
             CHECK(MPI_Win_attach(win, regions[i], NE * sizeof(int)) == MPI_SUCCESS, "attach %d failed\n", i);
             MPI_Get_address(regions[i], &addr[i]);
