@@ -85,14 +85,7 @@ final class JobSupervisor {
     /// --cpu-set, or the launcher's affinity); never below the job's rank count.
     static func universeSize(_ options: RunOptions, environment: (String) -> String? = { getenv($0).map { String(cString: $0) } }) -> Int {
         var size = options.universeSize ?? environment("FERRY_UNIVERSE_SIZE").flatMap { Int($0) }.flatMap { $0 > 0 ? $0 : nil }
-        if size == nil {
-            if let set = options.cpuSet {
-                size = set.count
-            } else {
-                var buffer = [Int32](repeating: 0, count: 4096)
-                size = Int(ferry_allowed_cpus(&buffer, 4096))
-            }
-        }
+        if size == nil { size = options.cpuSet?.count ?? POSIX.allowedCPUs().count }
         return max(size ?? 1, options.rankCount)
     }
 
@@ -100,13 +93,13 @@ final class JobSupervisor {
     /// may itself have inherited), then the user's settings for the rank's context (global,
     /// then the context's own), then the job's variables.
     static func environment(base: [String], options: RunOptions, jobID: String, rank: Int,
-                            launcherPath: String? = nil, cpu: Int? = nil) -> [String] {
+                            launcherPath: String? = nil, cpu: Int? = nil, universeSize: Int? = nil) -> [String] {
         let application = options.application(ofRank: rank)
         var ours: [(String, String)] = [
             ("PMI_FD", "\(RankSpawner.childPMIFD)"), ("PMI_RANK", "\(rank)"), ("PMI_SIZE", "\(options.rankCount)"),
             ("PMI_JOBID", jobID), ("FERRY_JOBID", jobID), ("FERRY_LAUNCHER_PID", "\(getpid())"),
             ("FERRY_LOCAL_RANK", "\(rank)"), ("FERRY_LOCAL_SIZE", "\(options.rankCount)"),
-            ("FERRY_UNIVERSE_SIZE", "\(universeSize(options))"),
+            ("FERRY_UNIVERSE_SIZE", "\(universeSize ?? Self.universeSize(options))"),
         ]
         if let launcherPath { ours.append(("FERRY_LAUNCHER", launcherPath)) }
         // The rank binds itself to this CPU in MPI_Init (Runtime), before any traffic.
@@ -141,9 +134,7 @@ final class JobSupervisor {
             _ = ferry_set_cpus(c, Int32(c.count))
             cpus = wanted
         } else {
-            var buffer = [Int32](repeating: 0, count: 1024)
-            let n = Int(ferry_allowed_cpus(&buffer, 1024))
-            cpus = buffer.prefix(n).map { Int($0) }
+            cpus = POSIX.allowedCPUs()
         }
         guard !cpus.isEmpty else { return nil }
         switch options.bindToCore {
@@ -166,7 +157,8 @@ final class JobSupervisor {
             var rank = Rank(index: index, stdout: OutputForwarder(sourceFD: -1, sink: stdoutSink, prefix: prefix),
                             stderr: OutputForwarder(sourceFD: -1, sink: stderrSink, prefix: prefix))
             let env = Self.environment(base: base, options: options, jobID: jobID, rank: index,
-                                       launcherPath: launcherPath, cpu: placement.map { $0[index % $0.count] })
+                                       launcherPath: launcherPath, cpu: placement.map { $0[index % $0.count] },
+                                       universeSize: server.universeSize)
             switch RankSpawner.spawn(path: programPaths[application], argv: [context.program] + context.arguments,
                                      environment: env,
                                      workingDirectory: options.workingDirectory(ofApplication: application),

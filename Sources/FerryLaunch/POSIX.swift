@@ -1,5 +1,6 @@
 // Small syscall helpers shared by the launcher: complete writes, non-blocking reads, a monotonic
 // clock, wait-status decoding, signal names and the host name. Every call retries on EINTR.
+import CFerryShims
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -96,6 +97,13 @@ enum POSIX {
         guard gethostname(&buffer, buffer.count - 1) == 0 else { return "localhost" }
         let bytes = buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }
         return String(decoding: bytes, as: UTF8.self)
+    }
+
+    /// The CPUs this process may run on (its affinity), in order.
+    static func allowedCPUs() -> [Int] {
+        var buffer = [Int32](repeating: 0, count: 4096)
+        let n = Int(ferry_allowed_cpus(&buffer, Int32(buffer.count)))
+        return buffer.prefix(n).map { Int($0) }
     }
 
     /// The launcher's own environment as `NAME=value` strings.

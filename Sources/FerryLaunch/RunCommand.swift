@@ -81,9 +81,7 @@ enum RunCommand {
     static func cpuSetProblem(_ wanted: [Int]) -> String? {
         let c = wanted.map { Int32(clamping: $0) }
         let rc = ferry_set_cpus(c, Int32(c.count))
-        var buffer = [Int32](repeating: 0, count: 4096)
-        let n = Int(ferry_allowed_cpus(&buffer, 4096))
-        let allowed = Set(buffer.prefix(n).map { Int($0) })
+        let allowed = Set(POSIX.allowedCPUs())
         let missing = wanted.filter { !allowed.contains($0) }
         guard rc != 0 || !missing.isEmpty else { return nil }
         let online = (try? String(contentsOfFile: "/sys/devices/system/cpu/online", encoding: .utf8))?

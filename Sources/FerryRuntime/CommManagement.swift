@@ -4,6 +4,7 @@
 // and merge, free, compare.
 import FerryCore
 import FerryShm
+import FerrySys
 import FerryDatatype
 import FerryReduce
 import FerryCollectives
@@ -176,18 +177,29 @@ extension Runtime {
         return nc
     }
 
-    /// The context of one MPI_Comm_create_group call: a hash of the parent's context, the tag
-    /// and the group's members in order (as process identities, the same in every process),
-    /// with the top bit set, which no communicator's own contexts (below 4 * 4096) have.
-    func createGroupContext(parent: Communicator, tag: Int32, group: Group) -> UInt32 {
-        var h: UInt64 = 0xcbf2_9ce4_8422_2325   // FNV-1a
-        func mix<S: Sequence>(_ bytes: S) where S.Element == UInt8 {
-            for b in bytes { h = (h ^ UInt64(b)) &* 0x0000_0100_0000_01b3 }
+    /// FNV-1a of a group's members in order, as process identities (the same in every process).
+    private func identityHash(_ g: Group) -> UInt64 {
+        var h: UInt64 = 0xcbf2_9ce4_8422_2325
+        for w in g.worldRanks {
+            for b in identity(ofPeer: w).utf8 { h = (h ^ UInt64(b)) &* 0x0000_0100_0000_01b3 }
+            h = (h ^ 0x2f) &* 0x0000_0100_0000_01b3
         }
-        withUnsafeBytes(of: parent.contextID.littleEndian) { mix($0) }
-        withUnsafeBytes(of: tag.littleEndian) { mix($0) }
-        for w in group.worldRanks { mix(identity(ofPeer: w).utf8); mix([0]) }
-        return 0x8000_0000 | UInt32(truncatingIfNeeded: h ^ (h >> 32)) & 0x7fff_ffff
+        return h
+    }
+
+    /// A context of its own for one agreement among processes that have no communicator yet:
+    /// a mix of `h` and `salt` with the top bit set, which no communicator's own contexts
+    /// (below 4 * 4096) have.
+    private func hashedContext(_ h: UInt64, salt: UInt64) -> UInt32 {
+        var x = h ^ salt &* 0x9e37_79b9_7f4a_7c15
+        x ^= x >> 29
+        return 0x8000_0000 | UInt32(truncatingIfNeeded: x ^ (x >> 32)) & 0x7fff_ffff
+    }
+
+    /// The context of one MPI_Comm_create_group call: the parent's context, the tag and the
+    /// group's members in order.
+    func createGroupContext(parent: Communicator, tag: Int32, group: Group) -> UInt32 {
+        hashedContext(identityHash(group), salt: UInt64(UInt32(bitPattern: tag)) << 32 | UInt64(parent.contextID))
     }
 
     /// `MPI_Comm_free`: deletes attributes, releases the context id.
@@ -320,18 +332,8 @@ extension Runtime {
     /// both sides (a symmetric hash of the peer communicator's context, the tag and the two
     /// groups' member identities), with the top bit set as for `createGroupContext`.
     private func intercommCreateContext(local: Group, remote: Group, tag: Int32, peerContext: UInt32) -> UInt32 {
-        func hash(_ g: Group) -> UInt64 {
-            var h: UInt64 = 0xcbf2_9ce4_8422_2325   // FNV-1a
-            for w in g.worldRanks {
-                for b in identity(ofPeer: w).utf8 { h = (h ^ UInt64(b)) &* 0x0000_0100_0000_01b3 }
-                h = (h ^ 0x2f) &* 0x0000_0100_0000_01b3
-            }
-            return h
-        }
-        let a = hash(local), b = hash(remote)
-        var h = (min(a, b) &* 31 &+ max(a, b)) ^ (UInt64(UInt32(bitPattern: tag)) << 32 | UInt64(peerContext)) &* 0x9e37_79b9_7f4a_7c15
-        h ^= h >> 29
-        return 0x8000_0000 | UInt32(truncatingIfNeeded: h ^ (h >> 32)) & 0x7fff_ffff
+        let a = identityHash(local), b = identityHash(remote)
+        return hashedContext(min(a, b) &* 31 &+ max(a, b), salt: UInt64(UInt32(bitPattern: tag)) << 32 | UInt64(peerContext))
     }
 
     /// `MPI_Intercomm_merge`: the side that passes `high == false` comes first.

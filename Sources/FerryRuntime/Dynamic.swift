@@ -28,7 +28,6 @@ struct DynamicState {
     /// Open ports: name → listening socket.
     var ports: [String: Int32] = [:]
     var portCount = 0
-    var linkCount = 0
     /// Identity ("<job id>/<rank>") of each linked peer, at peer index - worldSize.
     var linkedIdentities: [String] = []
     /// Peer index of every linked process by identity.
@@ -761,17 +760,6 @@ struct NameDirectory {
 }
 
 private func errnoText() -> String { String(cString: strerror(errno)) }
-
-/// `digits` random hexadecimal digits from the system's generator (names others must not guess).
-func randomHex(_ digits: Int) -> String {
-    var out = ""
-    var g = SystemRandomNumberGenerator()
-    while out.count < digits {
-        let word = String(g.next() as UInt64, radix: 16)
-        out += String(repeating: "0", count: 16 - word.count) + word
-    }
-    return String(out.prefix(digits))
-}
 
 /// One line on stderr, written at once (no buffering shared with the program's own output).
 func logLine(_ text: String) {

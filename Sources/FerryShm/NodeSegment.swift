@@ -88,7 +88,7 @@ public final class NodeSegment {
     /// Creates (local rank 0) or opens (others) the segment of job `jobID`. `standalone`
     /// creates a one-rank segment that no one else opens (a singleton that may connect later).
     public init(jobID: String, localRank: Int, layout: NodeLayout, standalone: Bool = false) throws(MPIError) {
-        let name = standalone ? "/ferry-\(jobID)-solo-\(NodeSegment.randomSuffix())" : "/ferry-\(jobID)-node0"
+        let name = standalone ? "/ferry-\(jobID)-solo-\(randomHex(16))" : "/ferry-\(jobID)-node0"
         self.layout = layout
         self.localRank = localRank
         if localRank == 0 {
@@ -125,13 +125,6 @@ public final class NodeSegment {
         // nothing in /dev/shm. Pairs with nothing: the counter is its own synchronization.
         let mapped = ferry_fetch_add_u32(counterWord, 1) + 1
         if Int(mapped) == layout.localSize || standalone { segment.unlink() }
-    }
-
-    /// 16 random hexadecimal digits: names no other user can take first.
-    static func randomSuffix() -> String {
-        var g = SystemRandomNumberGenerator()
-        let word = String(g.next() as UInt64, radix: 16)
-        return String(repeating: "0", count: 16 - word.count) + word
     }
 
     deinit {

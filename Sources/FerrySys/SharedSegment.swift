@@ -112,6 +112,18 @@ public struct SharedSegment: ~Copyable {
     deinit { munmap(base, byteCount) }
 }
 
+/// `digits` random hexadecimal digits from the system's generator: names (segments, ports,
+/// jobs) that another local user must not be able to guess and take first.
+public func randomHex(_ digits: Int) -> String {
+    var out = ""
+    var g = SystemRandomNumberGenerator()
+    while out.count < digits {
+        let word = String(g.next() as UInt64, radix: 16)
+        out += String(repeating: "0", count: 16 - word.count) + word
+    }
+    return String(out.prefix(digits))
+}
+
 /// Seconds from an arbitrary monotonic origin.
 public func monotonicSeconds() -> Double {
     var ts = timespec()
