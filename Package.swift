@@ -4,10 +4,11 @@
 //   -> FerryCollectives -> FerryRuntime -> MPI (Swift API); FerryLaunch -> ferry (CLI).
 import PackageDescription
 
-// Hot-path targets: no dynamic exclusivity checks in release builds (the runtime serializes
-// access itself: one lock under MPI_THREAD_MULTIPLE, one thread otherwise).
-let hot: [SwiftSetting] = [.unsafeFlags(["-enforce-exclusivity=unchecked"], .when(configuration: .release))]
-
+// No unsafe flags in the library targets (SwiftPM refuses them in a version-based dependency):
+// the hot-path modules skip dynamic exclusivity checks with `@exclusivity(unchecked)` on their
+// class and global stored properties (the runtime serializes access itself: one lock under
+// MPI_THREAD_MULTIPLE, one thread otherwise), and read other modules' hot properties through
+// inlinable getters, since the attribute only holds inside its module.
 let package = Package(
     name: "Ferry",
     products: [
@@ -21,19 +22,18 @@ let package = Package(
         .target(name: "FerryCore", dependencies: ["CFerryShims"]),
         .target(name: "FerrySys", dependencies: ["FerryCore", "CFerryShims"]),
         .target(name: "FerryPMI", dependencies: ["FerryCore"]),
-        .target(name: "FerryDatatype", dependencies: ["FerryCore"], swiftSettings: hot),
-        .target(name: "FerryReduce", dependencies: ["FerryCore"], swiftSettings: hot),
-        .target(name: "FerryCollectives", dependencies: ["FerryCore", "FerryReduce"], swiftSettings: hot),
-        .target(name: "FerryShm", dependencies: ["FerrySys"], swiftSettings: hot),
+        .target(name: "FerryDatatype", dependencies: ["FerryCore"]),
+        .target(name: "FerryReduce", dependencies: ["FerryCore"]),
+        .target(name: "FerryCollectives", dependencies: ["FerryCore", "FerryReduce"]),
+        .target(name: "FerryShm", dependencies: ["FerrySys"]),
         .target(name: "FerryRuntime",
                 dependencies: ["FerryCore", "FerrySys", "FerryPMI", "FerryDatatype", "FerryReduce",
-                               "FerryCollectives", "FerryShm"],
-                swiftSettings: hot),
+                               "FerryCollectives", "FerryShm"]),
         .target(name: "MPI", dependencies: ["FerryRuntime"]),
         // The C side of the ABI: mpi.h, the MPI_* -> PMPI_* entry points, variadic MPI_Pcontrol.
         .target(name: "CMPI", path: "Sources/CMPI"),
         // The Swift side: PMPI_* exported with @_cdecl, handle tables. No protocol logic.
-        .target(name: "FerryABI", dependencies: ["FerryRuntime", "CMPI"], swiftSettings: hot,
+        .target(name: "FerryABI", dependencies: ["FerryRuntime", "CMPI"],
                 linkerSettings: [.unsafeFlags(["-Xlinker", "-soname=libmpi.so.12"])]),
         .target(name: "FerryLaunch", dependencies: ["FerryPMI", "FerryCore", "CFerryShims"]),
         .executableTarget(name: "ferry", dependencies: ["FerryLaunch"]),

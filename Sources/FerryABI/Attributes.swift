@@ -20,7 +20,7 @@ let keyvalInvalid: Int32 = 0x2400_0000
 /// MPI_LASTUSEDCODE attribute (the runtime keeps the value it first reported).
 /// It starts at MPI_ERR_LASTCODE (0x3fffffff in the MPICH ABI): MPI-3.1 §8.5 has it at least that,
 /// and user classes and codes are numbered above it.
-nonisolated(unsafe) var lastUsedErrorCode: Int32 = 0x3fff_ffff
+@exclusivity(unchecked) nonisolated(unsafe) var lastUsedErrorCode: Int32 = 0x3fff_ffff
 
 /// Wraps the C callbacks; a NULL function means "not copied" / "nothing to do".
 private func wrap(copy: CCommCopyFunction?, delete: CCommDeleteFunction?,

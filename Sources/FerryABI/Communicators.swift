@@ -30,14 +30,14 @@ public func PMPI_Comm_size(_ comm: Int32, _ size: UnsafeMutablePointer<Int32>?) 
 /// Info hints of each communicator (MPI_Comm_set_info, dup_with_info), which the runtime does
 /// not keep: it uses none of them. Entries whose communicator is gone are dropped when found.
 private final class CommInfo {
-    weak var comm: Communicator?
-    var entries: [(key: String, value: String)]
+    @exclusivity(unchecked) weak var comm: Communicator?
+    @exclusivity(unchecked) var entries: [(key: String, value: String)]
     init(_ comm: Communicator, _ entries: [(key: String, value: String)]) {
         self.comm = comm
         self.entries = entries
     }
 }
-nonisolated(unsafe) private var commInfos: [ObjectIdentifier: CommInfo] = [:]
+@exclusivity(unchecked) nonisolated(unsafe) private var commInfos: [ObjectIdentifier: CommInfo] = [:]
 
 private func hints(of c: Communicator) -> [(key: String, value: String)] {
     withABILock {

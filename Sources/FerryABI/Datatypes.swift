@@ -481,7 +481,7 @@ public func PMPI_Type_match_size(_ typeclass: Int32, _ size: Int32, _ datatype: 
 
 /// F90 types already handed out, by (combiner, p, r): the standard's "same arguments, same
 /// type", and they are never freed.
-nonisolated(unsafe) private var f90Types: [String: Int32] = [:]
+@exclusivity(unchecked) nonisolated(unsafe) private var f90Types: [String: Int32] = [:]
 
 /// Returns the F90 type of combiner `c` with contents `ints` over the sized type `h`.
 private func returnF90(_ h: Int32?, _ c: Combiner, _ ints: [Int], _ out: UnsafeMutablePointer<Int32>?, _ rt: Runtime,
@@ -588,10 +588,10 @@ enum TypeAttributes {
     static let keyvalBase = Int32(bitPattern: 0xa4c0_0000)
     static let keyvalInvalid: Int32 = 0x2400_0000
 
-    nonisolated(unsafe) static var keyvals: [Int32: Keyval] = [:]
-    nonisolated(unsafe) static var nextKeyval: Int32 = 1
+    @exclusivity(unchecked) nonisolated(unsafe) static var keyvals: [Int32: Keyval] = [:]
+    @exclusivity(unchecked) nonisolated(unsafe) static var nextKeyval: Int32 = 1
     /// Values per datatype handle, each list in order of setting.
-    nonisolated(unsafe) static var values: [Int32: [(keyval: Int32, value: UnsafeMutableRawPointer?)]] = [:]
+    @exclusivity(unchecked) nonisolated(unsafe) static var values: [Int32: [(keyval: Int32, value: UnsafeMutableRawPointer?)]] = [:]
 
     nonisolated(unsafe) static let mutex: UnsafeMutablePointer<pthread_mutex_t> = {
         let m = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)

@@ -15,12 +15,12 @@ public typealias CCommErrhandlerFunction = @convention(c) (UnsafeMutablePointer<
 /// Real error codes are never negative.
 private let handleQueryCode = Int32.min
 /// Where a queried closure leaves its handle (written and read under `abiLock`).
-nonisolated(unsafe) private var queriedErrhandler: Int32 = 0
+@exclusivity(unchecked) nonisolated(unsafe) private var queriedErrhandler: Int32 = 0
 /// Handles the application holds for each user error handler: one from its creation, one per
 /// MPI_Comm_get_errhandler, minus MPI_Errhandler_free. The object itself stays registered
 /// (communicators may still use it, and its handle must stay valid for them): a handful of
 /// bytes per handler ever created. Handlers created elsewhere (windows) start at one.
-nonisolated(unsafe) private var applicationReferences: [Int32: Int] = [:]
+@exclusivity(unchecked) nonisolated(unsafe) private var applicationReferences: [Int32: Int] = [:]
 
 /// The runtime handler for an error handler handle (nil when the handle is not a valid
 /// communicator error handler).

@@ -60,10 +60,10 @@ final class HandleTable<Object: AnyObject>: @unchecked Sendable {
     let base: Int32
     let capacity: Int
     private let slots: UnsafeMutablePointer<Unmanaged<Object>?>
-    private var freeList: [Int32] = []
-    private var used = 0
+    @exclusivity(unchecked) private var freeList: [Int32] = []
+    @exclusivity(unchecked) private var used = 0
     /// Handle of each live object, for callbacks that hand objects back to C.
-    private var reverse: [ObjectIdentifier: Int32] = [:]
+    @exclusivity(unchecked) private var reverse: [ObjectIdentifier: Int32] = [:]
 
     init(base: Int32, capacity: Int = 1 << 16) {
         self.base = base
@@ -223,7 +223,7 @@ let compositeTypeTable: [(Int, BasicType, Int, String)] = [
 
 /// Predefined datatypes by handle low byte, borrowed without reference counting (filled in
 /// MPI_Init; a plain global, so reading it costs no lazy-initialization check).
-nonisolated(unsafe) var namedTypeRefs: UnsafeMutablePointer<Unmanaged<Datatype>?>? = nil
+@exclusivity(unchecked) nonisolated(unsafe) var namedTypeRefs: UnsafeMutablePointer<Unmanaged<Datatype>?>? = nil
 
 func prepareBorrowedTypes() {
     guard namedTypeRefs == nil else { return }

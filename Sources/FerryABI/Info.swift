@@ -9,7 +9,7 @@ import Glibc
 
 /// An info object: keys in the order they were first set.
 final class InfoObject {
-    private(set) var entries: [(key: String, value: String)] = []
+    @exclusivity(unchecked) private(set) var entries: [(key: String, value: String)] = []
 
     init(_ entries: [(key: String, value: String)] = []) { self.entries = entries }
 
@@ -36,7 +36,7 @@ let maxInfoValue = 1024
 extension ABI {
     static let infos = HandleTable<InfoObject>(base: Handle.infoBase)
     /// MPI_INFO_ENV, built on first use.
-    nonisolated(unsafe) static var environmentInfo: InfoObject?
+    @exclusivity(unchecked) nonisolated(unsafe) static var environmentInfo: InfoObject?
 }
 
 /// The info object of a handle: MPI_INFO_ENV or a registered one (nil for MPI_INFO_NULL and

@@ -128,9 +128,9 @@ public final class Datatype: @unchecked Sendable {
     /// Non-nil for the predefined types.
     public let basicType: BasicType?
     /// The flattened layout; set by `commit()` (predefined: at creation).
-    private var committedFlat: FlatLayout?
+    @exclusivity(unchecked) private var committedFlat: FlatLayout?
     /// MPI_Type_get_name / MPI_Type_set_name.
-    public var name: String
+    @exclusivity(unchecked) public var name: String
 
     init(layout: Layout, bounds: TypeBounds, combiner: Combiner, integers: [Int] = [],
          addresses: [Int] = [], types: [Datatype] = [], uniform: BasicType?) {
@@ -251,7 +251,7 @@ public final class Datatype: @unchecked Sendable {
     }
 
     /// `isContiguous`, fixed once the layout is committed (the transports ask per message).
-    private var contiguousCache: Bool?
+    @exclusivity(unchecked) private var contiguousCache: Bool?
 
     /// MPI_Type_dup: same type map, combiner `.dup`; committed if the original is.
     public func duplicate() -> Datatype {

@@ -207,7 +207,7 @@ extension Runtime {
         _ = try checkComm(c)
         if c.isPredefined { throw MPIError(.comm, "predefined communicators cannot be freed") }
         try deleteAllAttributes(c)
-        c.isFreed = true
+        c._isFreed = true
         releaseContextID(c.contextID)
         if let l = c.localComm { try commFree(l) }
     }

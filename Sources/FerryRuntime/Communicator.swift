@@ -17,28 +17,31 @@ public final class Communicator: @unchecked Sendable {
     public let group: Group
     /// The remote group of an intercommunicator; nil for intracommunicators.
     public let remoteGroup: Group?
-    public var name: String
-    public var errorHandler: ErrorHandler = .fatal
+    @exclusivity(unchecked) public var name: String
+    @exclusivity(unchecked) public var errorHandler: ErrorHandler = .fatal
     /// Attribute values by keyval.
-    var attributes: [Int32: UnsafeMutableRawPointer?] = [:]
+    @exclusivity(unchecked) var attributes: [Int32: UnsafeMutableRawPointer?] = [:]
     /// The keyvals of `attributes` in the order their values were first set (MPI_COMM_SELF's
     /// are deleted at MPI_Finalize in the reverse of it, MPI-3.1 §8.7.1).
-    var attributeOrder: [Int32] = []
+    @exclusivity(unchecked) var attributeOrder: [Int32] = []
     /// Cartesian / graph / dist-graph topology, if any (later issue).
-    public var topology: AnyObject?
+    @exclusivity(unchecked) public var topology: AnyObject?
     /// True for MPI_COMM_WORLD and MPI_COMM_SELF (never freed).
     public let isPredefined: Bool
     /// Hint for intercomm merge and similar: true for the group that passed `high`.
-    public internal(set) var isFreed = false
+    /// Read from FerryABI on every call: an inlinable getter over storage of this module (see
+    /// `Runtime.world`).
+    @usableFromInline @exclusivity(unchecked) var _isFreed = false
+    @inlinable public var isFreed: Bool { _isFreed }
 
     @inline(__always) public var pointToPointContext: UInt32 { contextID &* 4 }
     /// Collective traffic; a temporary communicator built inside a communicator-creating call
     /// uses its parent's third context (`contextID * 4 + 2`) instead.
     public let collectiveContext: UInt32
     /// An intercommunicator's local group as an intracommunicator (for its collectives).
-    var localComm: Communicator?
+    @exclusivity(unchecked) var localComm: Communicator?
     /// Nonblocking collectives waiting or running on this communicator (see Nonblocking.swift).
-    var background: BackgroundQueue?
+    @exclusivity(unchecked) var background: BackgroundQueue?
 
     init(contextID: UInt32, group: Group, remoteGroup: Group? = nil, name: String = "", isPredefined: Bool = false,
          collectiveContext: UInt32? = nil) {

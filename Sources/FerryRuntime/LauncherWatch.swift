@@ -23,7 +23,7 @@ enum LauncherWatch {
     }()
 
     /// The rank's identity for the message it prints when its launcher is gone.
-    nonisolated(unsafe) static var rank: Int32 = 0
+    @exclusivity(unchecked) nonisolated(unsafe) static var rank: Int32 = 0
 
     /// Starts both mechanisms for a process whose PMI socket is `fd` (nothing for a singleton).
     /// - Returns: an error when the launcher is already gone.

@@ -18,8 +18,8 @@ import Glibc
 /// The queue and worker of one communicator.
 final class BackgroundQueue: @unchecked Sendable {
     let shadow: Communicator
-    var items: [(work: (Communicator) -> Int32, request: Int32)] = []
-    var running = false
+    @exclusivity(unchecked) var items: [(work: (Communicator) -> Int32, request: Int32)] = []
+    @exclusivity(unchecked) var running = false
 
     init(_ shadow: Communicator) { self.shadow = shadow }
 }
@@ -219,7 +219,7 @@ extension Runtime {
 
 /// Context ids proposed by background agreements of this process and not yet confirmed
 /// (`agreeContextIDInBackground`). Guarded by the runtime lock; one runtime per process.
-nonisolated(unsafe) private var backgroundReservations = [UInt64](repeating: 0, count: Runtime.maskWords)
+@exclusivity(unchecked) nonisolated(unsafe) private var backgroundReservations = [UInt64](repeating: 0, count: Runtime.maskWords)
 
 private final class WorkerContext {
     let runtime: Runtime

@@ -15,12 +15,12 @@ import Glibc
 /// The process's MPI runtime.
 public final class Runtime: @unchecked Sendable {
     /// The initialized runtime, or nil before `initialize` / after `finalize`.
-    nonisolated(unsafe) public static var shared: Runtime? {
+    @exclusivity(unchecked) nonisolated(unsafe) public static var shared: Runtime? {
         didSet { sharedRef = shared.map { Unmanaged.passUnretained($0) } }
     }
     /// `shared`, borrowed without retain/release on the hot paths of the C ABI.
-    nonisolated(unsafe) public private(set) static var sharedRef: Unmanaged<Runtime>?
-    nonisolated(unsafe) public static var wasFinalized = false
+    @exclusivity(unchecked) nonisolated(unsafe) public private(set) static var sharedRef: Unmanaged<Runtime>?
+    @exclusivity(unchecked) nonisolated(unsafe) public static var wasFinalized = false
 
     public let pmi: PMIClient
     public let tunables: Tunables
@@ -30,58 +30,64 @@ public final class Runtime: @unchecked Sendable {
     public let jobID: String
     public let startTime: Double
     /// The node segment: nil for a one-rank job until it connects to another job.
-    var node: NodeSegment? { didSet { nodeRef = node.map { Unmanaged.passUnretained($0) } } }
+    @exclusivity(unchecked) var node: NodeSegment? { didSet { nodeRef = node.map { Unmanaged.passUnretained($0) } } }
     /// The same segment, borrowed on hot paths without retain/release (`node` keeps it alive).
-    var nodeRef: Unmanaged<NodeSegment>?
+    @exclusivity(unchecked) var nodeRef: Unmanaged<NodeSegment>?
     /// Whether waits should give the core away (more processes than cores; processes of
     /// other jobs connected later count too).
-    var oversubscribed: Bool
+    @exclusivity(unchecked) var oversubscribed: Bool
     /// Cores this process may run on.
     let cores: Int
     /// The CPUs this process could use before `ferry run` bound it to one (FERRY_BIND_CPU);
     /// nil when unbound. Jobs it spawns get them back.
     let cpusBeforeBinding: [Int]?
     /// Ports, processes of other jobs, the parent job (Dynamic.swift).
-    var dynamic = DynamicState()
+    @exclusivity(unchecked) var dynamic = DynamicState()
     /// Whether public entry points take `lock`: MPI_THREAD_MULTIPLE, or once a background
     /// worker (nonblocking collectives) exists. Only ever switched from false to true, by a
     /// thread that holds no lock.
-    var locking: Bool
+    @exclusivity(unchecked) var locking: Bool
     private let mutex: UnsafeMutablePointer<pthread_mutex_t>
 
-    public private(set) var world: Communicator! {
-        didSet { worldRef = Unmanaged.passUnretained(world) }
+    // Read from FerryABI on every call: stored as `_world`, `_selfComm`, `_worldRef` and read
+    // through inlinable getters, because `@exclusivity(unchecked)` only holds inside this module
+    // (another module's direct read of the stored property makes a dynamic exclusivity check).
+    @usableFromInline @exclusivity(unchecked) var _world: Communicator! {
+        didSet { _worldRef = Unmanaged.passUnretained(_world) }
     }
-    public private(set) var selfComm: Communicator!
+    @usableFromInline @exclusivity(unchecked) var _selfComm: Communicator!
+    @usableFromInline @exclusivity(unchecked) var _worldRef: Unmanaged<Communicator>!
+    @inlinable public var world: Communicator! { _world }
+    @inlinable public var selfComm: Communicator! { _selfComm }
     /// `world`, borrowed without retain/release (the runtime keeps it alive).
-    public private(set) var worldRef: Unmanaged<Communicator>!
+    @inlinable public var worldRef: Unmanaged<Communicator>! { _worldRef }
 
-    var requests = RequestTable(capacity: 1024)
+    @exclusivity(unchecked) var requests = RequestTable(capacity: 1024)
     /// Posted receives in posting order (slot indices).
-    var posted: ContiguousArray<Int32> = []
+    @exclusivity(unchecked) var posted: ContiguousArray<Int32> = []
     /// Unexpected messages by id, and their arrival order.
-    var unexpected: [Int: UnexpectedMessage] = [:]
-    var unexpectedOrder: ContiguousArray<Int> = []
-    var nextUnexpectedID = 1
+    @exclusivity(unchecked) var unexpected: [Int: UnexpectedMessage] = [:]
+    @exclusivity(unchecked) var unexpectedOrder: ContiguousArray<Int> = []
+    @exclusivity(unchecked) var nextUnexpectedID = 1
     /// Calls made on MPI_COMM_WORLD's shared-memory collective area (NodeCollectives.swift).
-    var nodeGeneration: UInt32 = 0
+    @exclusivity(unchecked) var nodeGeneration: UInt32 = 0
     /// Recycled storage of unexpected eager messages.
-    var unexpectedBuffers = BufferPool()
+    @exclusivity(unchecked) var unexpectedBuffers = BufferPool()
     /// Matched-probe messages (MPI_Mprobe) waiting for their MPI_Mrecv.
-    var probedMessages: [Int: UnexpectedMessage] = [:]
+    @exclusivity(unchecked) var probedMessages: [Int: UnexpectedMessage] = [:]
     /// Continuation target per sending world rank.
-    var inflight: InPlaceArray<Inflight>
+    @exclusivity(unchecked) var inflight: InPlaceArray<Inflight>
     /// Outgoing work per destination world rank, and the destinations that have some.
-    var sendQueues: InPlaceArray<SendQueue>
-    var busyDestinations: ContiguousArray<Int32> = []
+    @exclusivity(unchecked) var sendQueues: InPlaceArray<SendQueue>
+    @exclusivity(unchecked) var busyDestinations: ContiguousArray<Int32> = []
     /// Single copy through process_vm_readv; switched off at the first refusal.
-    var singleCopy: Bool
-    var bounce: UnsafeMutableRawPointer
+    @exclusivity(unchecked) var singleCopy: Bool
+    @exclusivity(unchecked) var bounce: UnsafeMutableRawPointer
     let bounceBytes = 1 << 18
     /// Context-id allocator (bit set of free ids, agreed by collective AND).
-    var contextMask: [UInt64]
+    @exclusivity(unchecked) var contextMask: [UInt64]
     /// Attached buffer for buffered sends.
-    var bsend = BufferedSendPool()
+    @exclusivity(unchecked) var bsend = BufferedSendPool()
     /// Background workers alive (nonblocking collectives): waits yield to them instead of
     /// spinning on the lock they need. Atomic (read without the lock).
     let backgroundWorkers: UnsafeMutablePointer<UInt32> = {
@@ -89,8 +95,8 @@ public final class Runtime: @unchecked Sendable {
         p.initialize(to: 0)
         return p
     }()
-    public var keyvals = KeyvalTable()
-    var errorClasses = ErrorClassRegistry()
+    @exclusivity(unchecked) public var keyvals = KeyvalTable()
+    @exclusivity(unchecked) var errorClasses = ErrorClassRegistry()
     /// `MPI_Get_processor_name`: this host's name.
     public let processorName: String
     /// The thread that called MPI_Init (MPI_Is_thread_main).
@@ -196,8 +202,8 @@ public final class Runtime: @unchecked Sendable {
         try LauncherWatch.start(pmiFD: pmi.launcherFD, rank: Int32(pmi.rank))
         let rt = try Runtime(pmi: pmi, threadLevel: threadLevel)
         let worldGroup = Group(worldRanks: (0..<Int32(rt.worldSize)).map { $0 }, myWorldRank: rt.worldRank)
-        rt.world = Communicator(contextID: 0, group: worldGroup, name: "MPI_COMM_WORLD", isPredefined: true)
-        rt.selfComm = Communicator(contextID: 1, group: Group(worldRanks: [rt.worldRank], myWorldRank: rt.worldRank),
+        rt._world = Communicator(contextID: 0, group: worldGroup, name: "MPI_COMM_WORLD", isPredefined: true)
+        rt._selfComm = Communicator(contextID: 1, group: Group(worldRanks: [rt.worldRank], myWorldRank: rt.worldRank),
                                    name: "MPI_COMM_SELF", isPredefined: true)
         shared = rt
         try rt.connectToParentIfSpawned()

@@ -64,15 +64,15 @@ public final class Window: @unchecked Sendable {
     public var rank: Int32 { comm.rank }
     public var size: Int { comm.size }
     public var group: Group { comm.group }
-    public var name = ""
+    @exclusivity(unchecked) public var name = ""
     /// The error handler, as the API layer represents it; nil means MPI_ERRORS_ARE_FATAL.
-    public var errorHandler: AnyObject?
+    @exclusivity(unchecked) public var errorHandler: AnyObject?
     /// Info hints (MPI_Win_set_info / the creation info), in insertion order.
-    public var hints: [(key: String, value: String)] = []
-    var attributes: [Int32: UnsafeMutableRawPointer?] = [:]
+    @exclusivity(unchecked) public var hints: [(key: String, value: String)] = []
+    @exclusivity(unchecked) var attributes: [Int32: UnsafeMutableRawPointer?] = [:]
     let members: [Member]
     /// The mapping of the window's segment (kept for its lifetime; nil once freed).
-    private var segment: SharedSegment?
+    @exclusivity(unchecked) private var segment: SharedSegment?
     let mapBase: UnsafeMutableRawPointer
     let layout: WindowLayout
     /// This process's window memory (nil for dynamic windows and zero-size private windows).
@@ -80,31 +80,34 @@ public final class Window: @unchecked Sendable {
     /// Values of MPI_WIN_SIZE (MPI_Aint), MPI_WIN_DISP_UNIT, MPI_WIN_CREATE_FLAVOR, MPI_WIN_MODEL
     /// (ints): the C API hands out pointers to them.
     let predefinedValues: UnsafeMutableRawPointer
-    public internal(set) var isFreed = false
+    /// Read from FerryABI on every call: an inlinable getter over storage of this module (see
+    /// `Runtime.world`).
+    @usableFromInline @exclusivity(unchecked) var _isFreed = false
+    @inlinable public var isFreed: Bool { _isFreed }
 
     // Epoch state (this process's view).
     /// A fence was called without MPI_MODE_NOSUCCEED: accesses are allowed until the next fence.
-    var fenceEpoch = false
+    @exclusivity(unchecked) var fenceEpoch = false
     /// Targets of the access epoch opened by MPI_Win_start (window ranks), nil outside one.
-    var accessGroup: [Int32]?
+    @exclusivity(unchecked) var accessGroup: [Int32]?
     /// Posts consumed from each target by MPI_Win_start (pairs with the post matrix).
-    var consumedPosts: [UInt64]
+    @exclusivity(unchecked) var consumedPosts: [UInt64]
     /// Completions this process must have received when its exposure epoch ends.
-    var expectedCompletions: UInt64 = 0
-    var exposureActive = false
+    @exclusivity(unchecked) var expectedCompletions: UInt64 = 0
+    @exclusivity(unchecked) var exposureActive = false
     /// Passive-target locks held: target → (type, lock word actually taken).
-    var locks: [Int32: (type: LockType, taken: Bool)] = [:]
+    @exclusivity(unchecked) var locks: [Int32: (type: LockType, taken: Bool)] = [:]
     /// MPI_Win_lock_all is active (and whether the shared locks were taken).
-    var lockAll: (active: Bool, taken: Bool) = (false, false)
+    @exclusivity(unchecked) var lockAll: (active: Bool, taken: Bool) = (false, false)
     /// Regions this process attached (dynamic windows): base address → size.
-    var attached: [UInt: Int] = [:]
+    @exclusivity(unchecked) var attached: [UInt: Int] = [:]
     /// Attach-table entries past `WindowLayout.maxAttached` (dynamic windows), in this process's
     /// memory: (base, size) UInt64 pairs; its address is published at control +56 under the
     /// attach mutex, and other members read it by single copy while holding that mutex.
-    var attachOverflow: UnsafeMutablePointer<UInt64>?
-    var attachOverflowCapacity = 0
+    @exclusivity(unchecked) var attachOverflow: UnsafeMutablePointer<UInt64>?
+    @exclusivity(unchecked) var attachOverflowCapacity = 0
     /// Fences this process completed (the fence barrier's generation it last saw).
-    var fenceGeneration: UInt32 = 0
+    @exclusivity(unchecked) var fenceGeneration: UInt32 = 0
     /// Spins a synchronization wait makes before it yields when ranks outnumber cores: adapts
     /// between `Window.minimumSpins` and the runtime's spinsBeforeYield (see `windowWait`).
     /// A word of its own, read and written with relaxed atomics: threads of one process may
@@ -278,8 +281,8 @@ private struct CreationRecord {
 
 /// A word every process holds, read by peers at window creation to check that the kernel
 /// allows single copy between them.
-nonisolated(unsafe) private var singleCopyProbeWord: UInt64 = 0x4665_7272_7957_696e
-nonisolated(unsafe) var windowKeyvals = WindowKeyvalTable()
+@exclusivity(unchecked) nonisolated(unsafe) private var singleCopyProbeWord: UInt64 = 0x4665_7272_7957_696e
+@exclusivity(unchecked) nonisolated(unsafe) var windowKeyvals = WindowKeyvalTable()
 
 extension Runtime {
     // MARK: creation
@@ -429,9 +432,9 @@ extension Runtime {
             let drc = windowDeleteAttribute(w, k)
             if drc != 0 { throw MPIError(code: drc, "attribute delete callback failed") }
         }
-        w.isFreed = true
+        w._isFreed = true
         releaseContextID(w.comm.contextID)
-        w.comm.isFreed = true
+        w.comm._isFreed = true
         w.attached = [:]
         w.attachOverflow?.deallocate()
         w.attachOverflow = nil

@@ -56,32 +56,39 @@ public final class NodeSegment {
     public let localRank: Int
     private let segment: SharedSegment
     private let base: UnsafeMutableRawPointer
-    /// Number of peers (local ranks, then linked processes); peer indices are dense.
-    public private(set) var peerCount: Int
+    /// Number of peers (local ranks, then linked processes); peer indices are dense. Read by
+    /// the runtime on every poll: an inlinable getter over this module's storage, because
+    /// `@exclusivity(unchecked)` holds only inside the declaring module.
+    @usableFromInline @exclusivity(unchecked) var _peerCount: Int
+    @inlinable public var peerCount: Int { _peerCount }
     /// True once a peer outside the node segment exists: its sender cannot ring our doorbell,
     /// so sleeps must be short.
-    public private(set) var hasLinks = false
+    @exclusivity(unchecked) public private(set) var hasLinks = false
     /// Whether any rank of the job may sleep on its doorbell (ranks outnumber cores). When
     /// not, publish and release skip the fence and the sleeper check: the hot path of every
     /// message. A rank that starts sleeping later for another reason (processes of other jobs
     /// connected) sleeps with a short timeout, so nothing waits on a wake-up that never comes.
-    public var sleepersPossible = true
-    private var capacity: Int
+    @usableFromInline @exclusivity(unchecked) var _sleepersPossible = true
+    @inlinable public var sleepersPossible: Bool {
+        get { _sleepersPossible }
+        set { _sleepersPossible = newValue }
+    }
+    @exclusivity(unchecked) private var capacity: Int
     /// Ring this process writes towards each peer, and the ring it reads from each peer.
-    private var outRing: UnsafeMutablePointer<UnsafeMutableRawPointer>
-    private var inRing: UnsafeMutablePointer<UnsafeMutableRawPointer>
+    @exclusivity(unchecked) private var outRing: UnsafeMutablePointer<UnsafeMutableRawPointer>
+    @exclusivity(unchecked) private var inRing: UnsafeMutablePointer<UnsafeMutableRawPointer>
     /// Next cell to fill, per destination; next to consume, per source (process-local), each
     /// in [0, cells of that peer's rings).
-    private var sendHead: UnsafeMutablePointer<Int>
-    private var receiveTail: UnsafeMutablePointer<Int>
+    @exclusivity(unchecked) private var sendHead: UnsafeMutablePointer<Int>
+    @exclusivity(unchecked) private var receiveTail: UnsafeMutablePointer<Int>
     /// Cells of the rings to and from each peer: the node layout's for local ranks, the link
     /// segment's for processes of other jobs (the two may differ).
-    private var cells: UnsafeMutablePointer<Int>
+    @exclusivity(unchecked) private var cells: UnsafeMutablePointer<Int>
     /// Each peer's rank area (doorbell words), nil for linked peers.
-    private var area: UnsafeMutablePointer<UnsafeMutableRawPointer?>
-    private var pids: UnsafeMutablePointer<Int32>
+    @exclusivity(unchecked) private var area: UnsafeMutablePointer<UnsafeMutableRawPointer?>
+    @exclusivity(unchecked) private var pids: UnsafeMutablePointer<Int32>
     /// Link segments kept mapped for the life of the process.
-    private var linkMappings: [LinkMapping] = []
+    @exclusivity(unchecked) private var linkMappings: [LinkMapping] = []
 
     private static let magic: UInt64 = 0x4645_5252_5953_484D  // "FERRYSHM"
 
@@ -99,7 +106,7 @@ public final class NodeSegment {
         }
         base = segment.base
         let n = layout.localSize
-        peerCount = n
+        _peerCount = n
         capacity = max(n, 4)
         outRing = .allocate(capacity: capacity)
         inRing = .allocate(capacity: capacity)
@@ -184,7 +191,7 @@ public final class NodeSegment {
         cells[p] = ringCells
         area[p] = nil
         pids[p] = pid
-        peerCount += 1
+        _peerCount += 1
         hasLinks = true
         return p
     }
