@@ -1,6 +1,7 @@
 // swift-tools-version:6.0
 // Ferry: an MPI runtime in Swift. Layers (imports only go downward), see shared DESIGN.md §3:
-//   CFerryShims -> FerryCore -> FerrySys -> {FerryPMI, FerryDatatype, FerryReduce, FerryShm}
+//   CFerryShims -> FerryCore -> FerrySys -> {FerryPMI, FerryDatatype, FerryReduce,
+//   FerryTransport -> FerryShm}
 //   -> FerryCollectives -> FerryRuntime -> MPI (Swift API); FerryLaunch -> ferry (CLI).
 import PackageDescription
 
@@ -25,10 +26,12 @@ let package = Package(
         .target(name: "FerryDatatype", dependencies: ["FerryCore"]),
         .target(name: "FerryReduce", dependencies: ["FerryCore"]),
         .target(name: "FerryCollectives", dependencies: ["FerryCore", "FerryReduce"]),
-        .target(name: "FerryShm", dependencies: ["FerrySys"]),
+        // The transport interface, the transport-neutral frame header, the in-memory transport.
+        .target(name: "FerryTransport", dependencies: ["FerryCore"]),
+        .target(name: "FerryShm", dependencies: ["FerrySys", "FerryTransport"]),
         .target(name: "FerryRuntime",
                 dependencies: ["FerryCore", "FerrySys", "FerryPMI", "FerryDatatype", "FerryReduce",
-                               "FerryCollectives", "FerryShm"]),
+                               "FerryCollectives", "FerryTransport", "FerryShm"]),
         .target(name: "MPI", dependencies: ["FerryRuntime"]),
         // The C side of the ABI: mpi.h, the MPI_* -> PMPI_* entry points, variadic MPI_Pcontrol.
         .target(name: "CMPI", path: "Sources/CMPI"),
@@ -41,7 +44,8 @@ let package = Package(
         .executableTarget(name: "mpitests", dependencies: ["FerryRuntime"], path: "Tests/Programs/mpitests"),
         .executableTarget(name: "ring", dependencies: ["MPI"], path: "Examples/ring"),
         .executableTarget(name: "swift-api-test", dependencies: ["MPI"], path: "Tests/Programs/swift-api"),
-        .testTarget(name: "FerryCoreTests", dependencies: ["FerryCore", "FerrySys", "FerryShm", "FerryRuntime"]),
+        .testTarget(name: "FerryCoreTests", dependencies: ["FerryCore", "FerrySys", "FerryTransport", "FerryShm", "FerryRuntime"]),
+        .testTarget(name: "FerryTransportTests", dependencies: ["FerryTransport", "FerryShm", "FerryCore"]),
         .testTarget(name: "FerryPMITests", dependencies: ["FerryPMI", "FerryLaunch"]),
         .testTarget(name: "FerryDatatypeTests", dependencies: ["FerryDatatype"]),
         .testTarget(name: "FerryReduceTests", dependencies: ["FerryReduce"]),

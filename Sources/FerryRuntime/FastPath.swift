@@ -14,6 +14,7 @@
 //         waiting here never blocks a third rank for long).
 import FerryCore
 import FerryShm
+import FerryTransport
 import FerryDatatype
 import FerryCollectives
 import CFerryShims
@@ -76,7 +77,7 @@ extension Runtime {
               bytes <= tunables.eagerLimitBytes else { return false }
         return ref._withUnsafeGuaranteedRef { node -> Bool in
             guard bytes <= node.layout.payloadBytesPerCell, let h = node.reserve(to: Int(peer)) else { return false }
-            h.pointee.kind = CellKind.eager.rawValue
+            h.pointee.kind = FrameKind.eager.rawValue
             h.pointee.flags = 0
             h.pointee.context = context
             h.pointee.source = source
@@ -84,7 +85,7 @@ extension Runtime {
             h.pointee.length = UInt32(truncatingIfNeeded: bytes)
             h.pointee.total = UInt64(bytes)
             h.pointee.senderRequest = 0
-            if bytes > 0 { copyInline(UnsafeMutableRawPointer(h) + cellHeaderBytes, data!, bytes) }
+            if bytes > 0 { copyInline(UnsafeMutableRawPointer(h) + frameHeaderBytes, data!, bytes) }
             node.publish(to: Int(peer), h)
             return true
         }
@@ -106,10 +107,10 @@ extension Runtime {
             while true {
                 if let h = node.peek(from: Int(peer)) {
                     let n = Int(h.pointee.length)
-                    guard h.pointee.kind == CellKind.eager.rawValue, h.pointee.flags == 0,
+                    guard h.pointee.kind == FrameKind.eager.rawValue, h.pointee.flags == 0,
                           h.pointee.total == UInt64(n), h.pointee.context == context, h.pointee.source == source,
                           tag == MPIConstant.anyTag || h.pointee.tag == tag, n <= capacity else { return nil }
-                    if n > 0 { copyInline(destination!, UnsafeRawPointer(h) + cellHeaderBytes, n) }
+                    if n > 0 { copyInline(destination!, UnsafeRawPointer(h) + frameHeaderBytes, n) }
                     let t = h.pointee.tag
                     node.release(from: Int(peer), h)
                     return (n, t)
@@ -168,7 +169,7 @@ extension Runtime {
     /// the byte count alone, which every rank passes alike, by both broadcast entries.
     @inline(__always)
     func fitsCellBcast(_ bytes: Int) -> Bool {
-        bytes <= min(tunables.eagerLimitBytes, tunables.shmCellBytes - cellHeaderBytes)
+        bytes <= min(tunables.eagerLimitBytes, tunables.shmCellBytes - frameHeaderBytes)
     }
 
     /// Broadcast of `bytes` (at most one cell) packed bytes over a binomial tree, each hop one

@@ -3,6 +3,7 @@
 // cell says so ("no resource"); the queue here keeps the order, per destination.
 import FerryCore
 import FerryShm
+import FerryTransport
 import FerryDatatype
 import CFerryShims
 #if canImport(Glibc)
@@ -18,7 +19,7 @@ enum SendItem {
     /// The data chunks of a pipelined rendezvous, after clear-to-send.
     case stream(Int32)
     /// A protocol control cell (clear to send, finish).
-    case control(CellKind, senderRequest: UInt64, receiverRequest: UInt64)
+    case control(FrameKind, senderRequest: UInt64, receiverRequest: UInt64)
 }
 
 /// FIFO of outgoing work for one destination: a ring of plain values in storage of its own,
@@ -74,7 +75,7 @@ extension Runtime {
             var did = false
             let me = Int(worldRank)
             for p in 0..<node.peerCount where p != me {
-                let limit = node.ringCells(ofPeer: p)
+                let limit = node.frameCapacity(ofPeer: p)
                 var n = 0
                 while n < limit, let h = node.peek(from: p) {
                     handleCell(h, from: Int32(p))
@@ -118,8 +119,8 @@ extension Runtime {
         var i = 0
         while i < busyDestinations.count {
             let d = busyDestinations[i]
-            let burst = min(4, max(1, node.ringCells(ofPeer: Int(d)) / 2))
-            if node.hasRoom(to: Int(d), cells: burst) && push(d, node) { did = true }
+            let burst = min(4, max(1, node.frameCapacity(ofPeer: Int(d)) / 2))
+            if node.hasRoom(to: Int(d), frames: burst) && push(d, node) { did = true }
             if sendQueues[Int(d)].isEmpty { busyDestinations.remove(at: i) } else { i += 1 }
         }
         return did
@@ -171,10 +172,10 @@ extension Runtime {
                         h.pointee.total = UInt64(s.pointee.bytes)
                         h.pointee.senderRequest = requests.id(i).wire
                     } else {
-                        h.pointee.kind = CellKind.eagerContinuation.rawValue
+                        h.pointee.kind = FrameKind.eagerContinuation.rawValue
                     }
                     h.pointee.length = UInt32(n)
-                    if n > 0 { packOut(s, offset: offset, into: UnsafeMutableRawPointer(h) + cellHeaderBytes, bytes: n) }
+                    if n > 0 { packOut(s, offset: offset, into: UnsafeMutableRawPointer(h) + frameHeaderBytes, bytes: n) }
                     node.publish(to: Int(dest), h)
                     did = true
                     requests.slots[Int(i)].progressBytes = offset + n
@@ -192,11 +193,11 @@ extension Runtime {
                     if s.pointee.progressBytes == s.pointee.bytes { break }
                     guard let h = node.reserve(to: Int(dest)) else { return did }
                     let n = min(s.pointee.bytes - s.pointee.progressBytes, min(payloadMax, tunables.pipelineChunkBytes))
-                    h.pointee.kind = CellKind.data.rawValue
+                    h.pointee.kind = FrameKind.data.rawValue
                     h.pointee.length = UInt32(n)
                     h.pointee.offset = UInt64(s.pointee.progressBytes)
                     h.pointee.receiverRequest = s.pointee.remoteRequest
-                    packOut(s, offset: s.pointee.progressBytes, into: UnsafeMutableRawPointer(h) + cellHeaderBytes, bytes: n)
+                    packOut(s, offset: s.pointee.progressBytes, into: UnsafeMutableRawPointer(h) + frameHeaderBytes, bytes: n)
                     node.publish(to: Int(dest), h)
                     did = true
                     requests.slots[Int(i)].progressBytes += n
@@ -210,9 +211,9 @@ extension Runtime {
     }
 
     @inline(__always)
-    private func fillEnvelope(_ h: UnsafeMutablePointer<CellHeader>, _ s: UnsafeMutablePointer<RequestSlot>, kind: CellKind) {
+    private func fillEnvelope(_ h: UnsafeMutablePointer<FrameHeader>, _ s: UnsafeMutablePointer<RequestSlot>, kind: FrameKind) {
         h.pointee.kind = kind.rawValue
-        h.pointee.flags = s.pointee.mode == .synchronous ? CellFlags.synchronous : 0
+        h.pointee.flags = s.pointee.mode == .synchronous ? FrameFlags.synchronous : 0
         h.pointee.context = s.pointee.context
         h.pointee.source = s.pointee.sourceRank
         h.pointee.tag = s.pointee.tag
@@ -247,22 +248,22 @@ extension Runtime {
 
     // MARK: incoming cells
 
-    private func handleCell(_ h: UnsafeMutablePointer<CellHeader>, from p: Int32) {
-        let payload = UnsafeRawPointer(h) + cellHeaderBytes
-        guard let kind = CellKind(rawValue: h.pointee.kind) else {
+    private func handleCell(_ h: UnsafeMutablePointer<FrameHeader>, from p: Int32) {
+        let payload = UnsafeRawPointer(h) + frameHeaderBytes
+        guard let kind = FrameKind(rawValue: h.pointee.kind) else {
             reportCorrupt("unknown cell kind \(h.pointee.kind) from rank \(p)")
             return
         }
         switch kind {
         case .eager:
             arriveEager(context: h.pointee.context, source: h.pointee.source, tag: h.pointee.tag, from: p,
-                        total: Int(h.pointee.total), synchronous: h.pointee.flags & CellFlags.synchronous != 0,
+                        total: Int(h.pointee.total), synchronous: h.pointee.flags & FrameFlags.synchronous != 0,
                         senderRequest: h.pointee.senderRequest, chunk: payload, length: Int(h.pointee.length))
         case .eagerContinuation:
             arriveContinuation(from: p, chunk: payload, length: Int(h.pointee.length))
         case .requestToSend:
             arriveRequestToSend(context: h.pointee.context, source: h.pointee.source, tag: h.pointee.tag, from: p,
-                                total: Int(h.pointee.total), synchronous: h.pointee.flags & CellFlags.synchronous != 0,
+                                total: Int(h.pointee.total), synchronous: h.pointee.flags & FrameFlags.synchronous != 0,
                                 senderRequest: h.pointee.senderRequest, address: h.pointee.address)
         case .clearToSend:
             guard let i = requests.validate(RequestID(wire: h.pointee.senderRequest)) else {
@@ -298,7 +299,7 @@ extension Runtime {
     }
 
     /// Sends a control cell, or handles it at once when the peer is this process.
-    func sendControl(_ kind: CellKind, to p: Int32, senderRequest: UInt64, receiverRequest: UInt64 = 0) {
+    func sendControl(_ kind: FrameKind, to p: Int32, senderRequest: UInt64, receiverRequest: UInt64 = 0) {
         if p == worldRank {
             if kind == .finish { handleFinish(senderRequest, from: p) }
             return

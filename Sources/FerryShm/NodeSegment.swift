@@ -7,6 +7,7 @@
 //   [ringsOffset, ...)     n*n rings (pair src->dst at index src*n+dst), each `ringCells` cells
 import FerryCore
 import FerrySys
+import FerryTransport
 import CFerryShims
 #if canImport(Glibc)
 import Glibc
@@ -40,7 +41,7 @@ public struct NodeLayout: Sendable {
     public var ringsOffset: Int { collectiveOffset + collectiveBytes }
     public var ringBytes: Int { cellBytes * ringCells }
     public var totalBytes: Int { ringsOffset + localSize * localSize * ringBytes }
-    public var payloadBytesPerCell: Int { cellBytes - cellHeaderBytes }
+    public var payloadBytesPerCell: Int { cellBytes - frameHeaderBytes }
 }
 
 /// This rank's view of the node segment: reserve/publish on outgoing rings, peek/release on
@@ -51,7 +52,7 @@ public struct NodeLayout: Sendable {
 /// live in link segments (`addPeer`). Per-peer ring addresses are kept in flat tables so the
 /// hot path costs the same for both kinds.
 /// - Note: not thread-safe; the runtime calls it under its progress lock.
-public final class NodeSegment {
+public final class NodeSegment: FrameTransport {
     public let layout: NodeLayout
     public let localRank: Int
     private let segment: SharedSegment
@@ -196,9 +197,16 @@ public final class NodeSegment {
         return p
     }
 
+    /// Frames of the shared-memory rings: a cell's payload; the receiver can read the sender's
+    /// memory with process_vm_readv (whether the kernel allows it is probed at the first use).
+    public var capabilities: TransportCapabilities {
+        TransportCapabilities(maxInlinePayload: layout.payloadBytesPerCell, singleCopy: true, ordered: true,
+                              sharesMemory: true)
+    }
+
     /// Cells of the rings to and from `peer`.
     @inline(__always)
-    public func ringCells(ofPeer peer: Int) -> Int { cells[peer] }
+    public func frameCapacity(ofPeer peer: Int) -> Int { cells[peer] }
 
     /// The ring index after `index` in rings of `n` cells.
     @inline(__always)
@@ -208,25 +216,25 @@ public final class NodeSegment {
 
     /// The next free cell towards `destination`, or nil if the ring is full ("no resource").
     @inline(__always)
-    public func reserve(to destination: Int) -> UnsafeMutablePointer<CellHeader>? {
+    public func reserve(to destination: Int) -> UnsafeMutablePointer<FrameHeader>? {
         let c = outRing[destination] + sendHead[destination] &* layout.cellBytes
         let flag = c.assumingMemoryBound(to: UInt32.self)
         // Acquire pairs with the receiver's release in `release(from:)`: its reads of the old
         // payload are done before we overwrite it.
         guard ferry_load_acquire_u32(flag) == 0 else { return nil }
-        return c.assumingMemoryBound(to: CellHeader.self)
+        return c.assumingMemoryBound(to: FrameHeader.self)
     }
 
-    /// True if the next `cells` cells towards `destination` are free (all of them if the ring
+    /// True if the next `frames` cells towards `destination` are free (all of them if the ring
     /// has fewer).
-    /// A sender that found the ring full waits on this with `cells` > 1 rather than on the
-    /// next cell alone: the receiver frees cells in order, so the one polled is `cells` - 1
+    /// A sender that found the ring full waits on this with `frames` > 1 rather than on the
+    /// next cell alone: the receiver frees cells in order, so the one polled is `frames` - 1
     /// cells away from those it is releasing, and the cache line of the cell being handed
     /// back is not fought over by the two cores once per message.
     @inline(__always)
-    public func hasRoom(to destination: Int, cells: Int) -> Bool {
-        let n = self.cells[destination]
-        var i = sendHead[destination] &+ min(cells, n) &- 1
+    public func hasRoom(to destination: Int, frames: Int) -> Bool {
+        let n = cells[destination]
+        var i = sendHead[destination] &+ min(frames, n) &- 1
         if i >= n { i &-= n }
         let c = outRing[destination] + i &* layout.cellBytes
         return ferry_load_acquire_u32(c.assumingMemoryBound(to: UInt32.self)) == 0
@@ -235,7 +243,7 @@ public final class NodeSegment {
     /// Publishes the cell returned by the last `reserve(to:)` and rings the peer's doorbell
     /// if it is asleep.
     @inline(__always)
-    public func publish(to destination: Int, _ header: UnsafeMutablePointer<CellHeader>) {
+    public func publish(to destination: Int, _ header: UnsafeMutablePointer<FrameHeader>) {
         // Release pairs with the acquire in `peek(from:)`: header and payload are visible first.
         ferry_store_release_u32(UnsafeMutableRawPointer(header).assumingMemoryBound(to: UInt32.self), 1)
         sendHead[destination] = next(sendHead[destination], cells[destination])
@@ -246,16 +254,16 @@ public final class NodeSegment {
 
     /// The oldest unconsumed cell from `source`, or nil.
     @inline(__always)
-    public func peek(from source: Int) -> UnsafeMutablePointer<CellHeader>? {
+    public func peek(from source: Int) -> UnsafeMutablePointer<FrameHeader>? {
         let c = inRing[source] + receiveTail[source] &* layout.cellBytes
         // Acquire pairs with the sender's release in `publish(to:_:)`.
         guard ferry_load_acquire_u32(c.assumingMemoryBound(to: UInt32.self)) == 1 else { return nil }
-        return c.assumingMemoryBound(to: CellHeader.self)
+        return c.assumingMemoryBound(to: FrameHeader.self)
     }
 
     /// Hands the cell from `peek(from:)` back to its sender.
     @inline(__always)
-    public func release(from source: Int, _ header: UnsafeMutablePointer<CellHeader>) {
+    public func release(from source: Int, _ header: UnsafeMutablePointer<FrameHeader>) {
         // Release pairs with the acquire in the sender's `reserve(to:)`.
         ferry_store_release_u32(UnsafeMutableRawPointer(header).assumingMemoryBound(to: UInt32.self), 0)
         receiveTail[source] = next(receiveTail[source], cells[source])

@@ -4,6 +4,7 @@ import Testing
 import FerryCore
 import FerrySys
 import FerryShm
+import FerryTransport
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -32,14 +33,14 @@ private func shmEntries(containing s: String) -> [String] {
             let h = try #require(a.reserve(to: 1))
             h.pointee.tag = Int32(100 + k)
             h.pointee.length = 8
-            (UnsafeMutableRawPointer(h) + cellHeaderBytes).storeBytes(of: UInt64(k * 7), as: UInt64.self)
+            (UnsafeMutableRawPointer(h) + frameHeaderBytes).storeBytes(of: UInt64(k * 7), as: UInt64.self)
             a.publish(to: 1, h)
         }
         #expect(a.reserve(to: 1) == nil, "a ring of 4 cells holds 4 messages")
         for k in 0..<4 {
             let h = try #require(b.peek(from: 0))
             #expect(h.pointee.tag == Int32(100 + k))
-            #expect((UnsafeRawPointer(h) + cellHeaderBytes).load(as: UInt64.self) == UInt64(k * 7))
+            #expect((UnsafeRawPointer(h) + frameHeaderBytes).load(as: UInt64.self) == UInt64(k * 7))
             b.release(from: 0, h)
             if k == 1 { #expect(a.reserve(to: 1) != nil, "a released cell is free again") }
         }
@@ -62,10 +63,10 @@ private func shmEntries(containing s: String) -> [String] {
         memset(mem, 0, 2 * ringBytes)
         let pa = a.addPeer(outgoing: mem, incoming: mem + ringBytes, pid: getpid(), ringCells: 3)
         let pb = b.addPeer(outgoing: mem + ringBytes, incoming: mem, pid: getpid(), ringCells: 3)
-        #expect(a.ringCells(ofPeer: pa) == 3 && a.ringCells(ofPeer: 0) == 4)
+        #expect(a.frameCapacity(ofPeer: pa) == 3 && a.frameCapacity(ofPeer: 0) == 4)
         var sent = 0, received = 0
         for round in 0..<5 {   // 5 rounds of 3 cross the end of the ring several times
-            #expect(a.hasRoom(to: pa, cells: 4), "room for the whole ring (3 of the 4 asked)")
+            #expect(a.hasRoom(to: pa, frames: 4), "room for the whole ring (3 of the 4 asked)")
             for _ in 0..<3 {
                 let h = try #require(a.reserve(to: pa))
                 h.pointee.tag = Int32(sent)
@@ -73,7 +74,7 @@ private func shmEntries(containing s: String) -> [String] {
                 sent += 1
             }
             #expect(a.reserve(to: pa) == nil, "round \(round): 3 cells hold 3 messages")
-            #expect(!a.hasRoom(to: pa, cells: 1))
+            #expect(!a.hasRoom(to: pa, frames: 1))
             for _ in 0..<3 {
                 let h = try #require(b.peek(from: pb))
                 #expect(h.pointee.tag == Int32(received))

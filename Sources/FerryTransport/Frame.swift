@@ -1,10 +1,13 @@
-// The 64-byte header at the start of every ring cell. The sender fills it, then publishes the
-// cell by storing `flag = 1` (release); the receiver reads `flag` (acquire), consumes the
-// cell, and hands it back with `flag = 0` (release), which the sender's next reserve loads
-// (acquire). Only `flag` is accessed atomically; every other field is plain data ordered by it.
+// The transport-neutral wire header: 64 bytes at the start of every frame, whichever transport
+// carries it (a shared-memory ring cell, a TCP stream). The protocol layer above the transports
+// (matching, eager, rendezvous) reads and writes every field but `flag`, which belongs to the
+// transport: in shared memory the sender fills the header, then publishes the cell by storing
+// `flag = 1` (release); the receiver reads `flag` (acquire), consumes the cell, and hands it back
+// with `flag = 0` (release), which the sender's next reserve loads (acquire). Only `flag` is
+// accessed atomically; every other field is plain data ordered by it.
 
-/// What a cell carries. The runtime's protocol layer gives these their meaning.
-public enum CellKind: UInt8 {
+/// What a frame carries. The runtime's protocol layer gives these their meaning.
+public enum FrameKind: UInt8 {
     /// First (or only) fragment of an eager message: envelope + `total` bytes in all.
     case eager = 1
     /// Next fragment of the eager message this sender started last.
@@ -12,7 +15,7 @@ public enum CellKind: UInt8 {
     /// Rendezvous request to send: envelope, `total`, sender request, sender `address` (0 if
     /// the data is not one contiguous run, so single copy is impossible).
     case requestToSend = 3
-    /// Receiver to sender: matched; stream the data through the rings to `receiverRequest`.
+    /// Receiver to sender: matched; stream the data through the transport to `receiverRequest`.
     case clearToSend = 4
     /// A chunk of a pipelined rendezvous transfer at byte `offset` for `receiverRequest`.
     case data = 5
@@ -21,26 +24,27 @@ public enum CellKind: UInt8 {
     case finish = 6
 }
 
-/// Flag bits in `CellHeader.flags`.
-public enum CellFlags {
+/// Flag bits in `FrameHeader.flags`.
+public enum FrameFlags {
     /// Synchronous mode: the receiver acknowledges the match with `.finish`.
     public static let synchronous: UInt8 = 1
 }
 
-/// Header of one cell. Writer: the sending rank. Reader: the receiving rank.
-@frozen public struct CellHeader {
-    /// 1 = full (sender stores last, release), 0 = free (receiver stores last, release).
+/// Header of one frame. Writer: the sending rank. Reader: the receiving rank.
+@frozen public struct FrameHeader {
+    /// The transport's own word. Shared memory: 1 = full (sender stores last, release), 0 = free
+    /// (receiver stores last, release).
     public var flag: UInt32
-    /// A `CellKind` raw value.
+    /// A `FrameKind` raw value.
     public var kind: UInt8
-    /// `CellFlags` bits.
+    /// `FrameFlags` bits.
     public var flags: UInt8
     public var reserved: UInt16
     /// Matching envelope: context id, source rank in that context, tag.
     public var context: UInt32
     public var source: Int32
     public var tag: Int32
-    /// Payload bytes that follow this header in the cell.
+    /// Payload bytes that follow this header in the frame.
     public var length: UInt32
     /// Whole message size in bytes (eager, request to send).
     public var total: UInt64
@@ -53,5 +57,5 @@ public enum CellFlags {
     public var offset: UInt64
 }
 
-/// Bytes reserved for the header at the start of each cell.
-public let cellHeaderBytes = 64
+/// Bytes reserved for the header at the start of each frame.
+public let frameHeaderBytes = 64
