@@ -72,7 +72,48 @@ enum RunCommand {
         if let wanted = options.cpuSet, let problem = cpuSetProblem(wanted) {
             return .failure(LaunchError(message: problem, status: 2))
         }
+        if let problem = hostProblem(options) {
+            return .failure(LaunchError(message: problem, status: 2))
+        }
         return .success(programPaths)
+    }
+
+    /// Why the hosts (`--hosts`, `--hostfile`, `--map-by`, `-ppn`) cannot be used, or nil: a
+    /// hostfile that cannot be read or parsed, more ranks than slots without --oversubscribe,
+    /// or ranks mapped to another host (this launcher starts ranks on its own host only, for
+    /// now). A job that names only this host runs as without hosts.
+    static func hostProblem(_ options: RunOptions) -> String? {
+        // -ppn alone changes nothing on one host (as in MPICH: no hosts means this one).
+        guard options.hosts != nil || options.hostfile != nil else { return nil }
+        var hosts = options.hosts ?? []
+        if let file = options.hostfile {
+            guard let data = FileManager.default.contents(atPath: file), let text = String(data: data, encoding: .utf8) else {
+                return "cannot read hostfile '\(file)'"
+            }
+            do throws(HostList.ParseError) { hosts += try HostList.parse(hostfile: text, path: file) } catch {
+                return error.description
+            }
+        }
+        if hosts.isEmpty { hosts = [HostSlots("localhost", slots: options.ranksPerHost ?? options.rankCount)] }
+        let plan: HostPlan
+        do throws(HostList.ParseError) {
+            plan = try HostPlan(ranks: options.rankCount, hosts: hosts, mapBy: options.mapBy,
+                                ranksPerHost: options.ranksPerHost, oversubscribe: options.oversubscribe)
+        } catch { return error.description }
+        let me = POSIX.hostName()
+        let remote = plan.hosts.indices.filter { plan.ranksPerHost[$0] > 0 && !isThisHost(plan.hosts[$0].name, me) }
+        guard remote.isEmpty else {
+            let names = remote.map { plan.hosts[$0].name }.joined(separator: ", ")
+            return "ranks mapped to \(names): starting ranks on other hosts is not implemented yet "
+                + "(this ferry runs a job's ranks on this host only; name this host as localhost or \(me))"
+        }
+        return nil
+    }
+
+    /// Whether `name` names the host the launcher runs on.
+    static func isThisHost(_ name: String, _ me: String) -> Bool {
+        let short = me.split(separator: ".").first.map(String.init) ?? me
+        return ["localhost", "127.0.0.1", "::1", me, short].contains(name)
     }
 
     /// Why `--cpu-set` cannot be used as given, or nil: the set becomes this launcher's

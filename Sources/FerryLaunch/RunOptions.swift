@@ -39,6 +39,20 @@ public struct RunOptions: Equatable, Sendable {
     /// from the launcher's environment (a job spawned by a rank inherits its parent's), else
     /// the CPUs the job may use, and at least the job's rank count.
     public var universeSize: Int?
+    /// Hosts from `--hosts a,b:2` (`-hosts`, `-H`, `--host`), in order; nil when not given.
+    public var hosts: [HostSlots]?
+    /// `--hostfile F` (`-f`, `-hostfile`, `--machinefile`, `-machinefile`): read at launch.
+    public var hostfile: String?
+    /// `--map-by slot|node` (`-map-by`); slot (block) by default, as MPICH and Open MPI.
+    public var mapBy: MapBy = .slot
+    /// `-ppn N` (`--ppn`, `-perhost`, `--npernode`): ranks per host instead of its slots.
+    public var ranksPerHost: Int?
+    /// `--oversubscribe`: more ranks than the hosts' slots. On this host alone ranks may
+    /// always outnumber cores.
+    public var oversubscribe = false
+    /// `--launch-exec TEMPLATE` (`-launcher-exec`): the command that starts a host's proxy,
+    /// `{host}` standing for the host (default `ssh {host}`).
+    public var launchExec: String?
 
     public init() {}
 
@@ -247,7 +261,27 @@ public struct RunOptions: Equatable, Sendable {
                 }
                 argumentCount = n
             case "--oversubscribe", "-oversubscribe":
-                break
+                options.oversubscribe = true
+            case "--hosts", "-hosts", "-H", "--host", "-host":
+                guard let text = required() else { return .error("\(name) needs a list of hosts such as a,b:2") }
+                do throws(HostList.ParseError) {
+                    options.hosts = (options.hosts ?? []) + (try HostList.parse(hostsArgument: text))
+                } catch { return .error(error.description) }
+            case "--hostfile", "-hostfile", "-f", "--machinefile", "-machinefile", "--machine-file":
+                guard let file = required(), !file.isEmpty else { return .error("\(name) needs a file") }
+                guard options.hostfile == nil else { return .error("\(name): one hostfile only") }
+                options.hostfile = file
+            case "--map-by", "-map-by":
+                guard let text = required() else { return .error("\(name) needs slot or node") }
+                guard let m = MapBy(rawValue: text.lowercased()) else { return .error("\(name): '\(text)' is not slot or node") }
+                options.mapBy = m
+            case "-ppn", "--ppn", "-perhost", "--perhost", "--npernode", "-npernode":
+                guard let text = required() else { return .error("\(name) needs a number of ranks per host") }
+                guard let n = Int(text), n > 0 else { return .error("\(name): '\(text)' is not a positive number") }
+                options.ranksPerHost = n
+            case "--launch-exec", "-launcher-exec", "--launcher-exec":
+                guard let text = required(), !text.isEmpty else { return .error("\(name) needs a command such as 'ssh {host}'") }
+                options.launchExec = text
             case "--tag-output", "-tag-output", "-prepend-rank", "--prepend-rank", "-l":
                 options.tagOutput = true
             case "--bind-to", "-bind-to", "-binding":
@@ -315,7 +349,16 @@ public struct RunOptions: Equatable, Sendable {
           --universe-size N, -usize N MPI_UNIVERSE_SIZE, the processes the job may have with
                                       those it spawns (default: FERRY_UNIVERSE_SIZE if set,
                                       else the CPUs the job may use, at least its rank count)
-          --oversubscribe             accepted for compatibility (ranks may always outnumber cores)
+          --hosts a,b:2,c, -hosts, -H hosts (MPICH host:slots; a host without :N has 1 slot)
+          --hostfile F, -f F, -machinefile F
+                                      hosts from a file: 'host', 'host:slots' (MPICH) or
+                                      'host slots=N' (Open MPI) per line, '#' comments
+          --map-by slot|node          fill each host's slots in turn (slot, the default) or
+                                      deal ranks one per host in turn (node)
+          -ppn N, -perhost N          N ranks per host (instead of each host's slots)
+          --oversubscribe             allow more ranks than the hosts' slots (on this host alone
+                                      ranks may always outnumber cores)
+          --launch-exec TEMPLATE      how a host's proxy is started ('ssh {host}' by default)
           -h, --help                  show this help
 
         Example: ferry run -genv OMP_NUM_THREADS 1 -n 2 ./master in.dat : -n 6 -wdir /scratch ./worker
