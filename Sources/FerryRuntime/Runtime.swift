@@ -160,6 +160,20 @@ public final class Runtime: @unchecked Sendable {
             cpusBeforeBinding = nil
         }
         oversubscribed = tunables.busyPoll == 0 && worldSize > cores
+        // Node membership: Ferry's own launcher starts every rank on its node; another launcher
+        // (Hydra, Slurm) says in PMI_process_mapping which ranks share a node. Ranks on several
+        // nodes need the transports between nodes, which this version does not have yet: say
+        // so at once instead of timing out on a segment the other nodes can never map.
+        if worldSize > 1 && !pmi.isSingleton && getenv("FERRY_JOBID") == nil, let text = pmi.processMapping() {
+            let nodes: Int
+            do throws(ProcessMapping.ParseError) { nodes = try ProcessMapping(text).nodeCount(size: worldSize) } catch {
+                throw MPIError(.other, error.description)
+            }
+            if nodes > 1 {
+                throw MPIError(.unsupportedOperation, "the launcher placed the \(worldSize) ranks on \(nodes) nodes "
+                               + "(PMI_process_mapping \(text)); this version of Ferry runs a job's ranks on one node only")
+            }
+        }
         if worldSize > 1 {
             // Local rank 0 creates the segment and tells the others whether that worked, so a
             // full /dev/shm fails every rank with the same clear message instead of a time-out.
