@@ -82,14 +82,22 @@ extension Runtime {
         return keyvals.free(k)
     }
 
+    // Attribute bookkeeping (the keyval table, a communicator's values and their order) is done
+    // under the runtime's lock, so threads of an MPI_THREAD_MULTIPLE program may set, get, copy
+    // and delete attributes at once; the user's copy and delete callbacks run outside it, since
+    // they may call MPI themselves (the lock is not recursive).
+
     /// `MPI_Comm_set_attr`: replaces (deleting the old value through the callback).
     public func setAttribute(_ comm: Communicator, _ k: Int32, _ v: UnsafeMutableRawPointer?) -> Int32 {
         if PredefinedKeyval.all.contains(k) { return ErrorClass.keyval.rawValue }
-        guard let e = keyvals.entries[k], !e.freed else { return ErrorClass.keyval.rawValue }
-        if let old = comm.attributes[k] {
-            if let d = e.delete { let rc = d(comm, k, old); if rc != 0 { return rc } }
-        } else {
-            keyvals.entries[k]!.uses += 1
+        lock()
+        guard let e = keyvals.entries[k], !e.freed else { unlock(); return ErrorClass.keyval.rawValue }
+        let old = comm.attributes[k]
+        unlock()
+        if let old, let d = e.delete { let rc = d(comm, k, old); if rc != 0 { return rc } }
+        lock(); defer { unlock() }
+        if comm.attributes.index(forKey: k) == nil {
+            keyvals.entries[k]?.uses += 1
             comm.attributeOrder.append(k)
         }
         comm.attributes[k] = v
@@ -98,6 +106,7 @@ extension Runtime {
 
     /// `MPI_Comm_get_attr`: (found, value).
     public func getAttribute(_ comm: Communicator, _ k: Int32) -> (Int32, Bool, UnsafeMutableRawPointer?) {
+        lock(); defer { unlock() }
         if PredefinedKeyval.all.contains(k) {
             guard comm === world || comm.isPredefined else { return (0, false, nil) }
             if k == PredefinedKeyval.appnum && pmi.appnum < 0 { return (0, false, nil) }
@@ -110,15 +119,18 @@ extension Runtime {
 
     /// `MPI_Comm_delete_attr`.
     public func deleteAttribute(_ comm: Communicator, _ k: Int32) -> Int32 {
-        guard let e = keyvals.entries[k] else { return ErrorClass.keyval.rawValue }
-        guard let old = comm.attributes[k] else { return ErrorClass.keyval.rawValue }
+        lock()
+        guard let e = keyvals.entries[k], let old = comm.attributes[k] else { unlock(); return ErrorClass.keyval.rawValue }
+        unlock()
         if let d = e.delete { let rc = d(comm, k, old); if rc != 0 { return rc } }
-        comm.attributes[k] = nil
+        lock(); defer { unlock() }
+        guard comm.attributes.removeValue(forKey: k) != nil else { return 0 }   // another thread deleted it meanwhile
         comm.attributeOrder.removeAll { $0 == k }
         releaseKeyvalUse(k)
         return 0
     }
 
+    /// Caller holds the lock.
     func releaseKeyvalUse(_ k: Int32) {
         guard var e = keyvals.entries[k] else { return }
         e.uses -= 1
@@ -127,14 +139,22 @@ extension Runtime {
 
     /// Copies attributes into a duplicate (MPI_Comm_dup), as the copy callbacks decide.
     func copyAttributes(from old: Communicator, to new: Communicator) throws(MPIError) {
-        for k in old.attributeOrder {
-            guard let v = old.attributes[k], let e = keyvals.entries[k], let copy = e.copy else { continue }
+        lock()
+        let order = old.attributeOrder
+        unlock()
+        for k in order {
+            lock()
+            let found = old.attributes[k].map { ($0, keyvals.entries[k]) }
+            unlock()
+            guard let (v, entry) = found, let e = entry, let copy = e.copy else { continue }
             let (rc, keep, nv) = copy(old, k, v)
             if rc != 0 { throw MPIError(code: rc, "attribute copy callback failed") }
             if keep {
+                lock()
                 new.attributes[k] = nv
                 new.attributeOrder.append(k)
-                keyvals.entries[k]!.uses += 1
+                keyvals.entries[k]?.uses += 1
+                unlock()
             }
         }
     }
@@ -142,7 +162,10 @@ extension Runtime {
     /// Deletes every attribute (MPI_Comm_free, and MPI_COMM_SELF at finalize), in the reverse
     /// of the order in which they were set (MPI-3.1 §8.7.1 asks it for MPI_COMM_SELF).
     func deleteAllAttributes(_ comm: Communicator) throws(MPIError) {
-        for k in comm.attributeOrder.reversed() {
+        lock()
+        let order = comm.attributeOrder
+        unlock()
+        for k in order.reversed() {
             let rc = deleteAttribute(comm, k)
             if rc != 0 { throw MPIError(code: rc, "attribute delete callback failed") }
         }

@@ -80,6 +80,7 @@ extension Runtime {
                 n.errorHandler = handler
                 n.topology = topology
                 n.attributes = carrier.attributes
+                n.attributeOrder = carrier.attributeOrder   // MPI_Comm_free deletes them in this order
                 deliver(n)
                 return 0
             } catch {

@@ -428,7 +428,10 @@ extension Runtime {
         // Nobody may still be reading or writing our memory once we return (the fence's
         // barrier in the segment: no messages).
         fenceBarrier(w)
-        for k in w.attributes.keys.sorted(by: >) {
+        lock()
+        let keys = w.attributes.keys.sorted(by: >)
+        unlock()
+        for k in keys {
             let drc = windowDeleteAttribute(w, k)
             if drc != 0 { throw MPIError(code: drc, "attribute delete callback failed") }
         }
@@ -561,13 +564,15 @@ extension Runtime {
     }
 
     /// `MPI_Win_set_attr`: replaces (deleting the old value through the callback).
+    /// Bookkeeping under the lock, the user's callbacks outside it (see `setAttribute`).
     public func windowSetAttribute(_ w: Window, _ k: Int32, _ v: UnsafeMutableRawPointer?) -> Int32 {
-        guard let e = windowKeyvals.entries[k], !e.freed else { return ErrorClass.keyval.rawValue }
-        if let old = w.attributes[k] {
-            if let d = e.delete { let rc = d(w, k, old); if rc != 0 { return rc } }
-        } else {
-            windowKeyvals.entries[k]!.uses += 1
-        }
+        lock()
+        guard let e = windowKeyvals.entries[k], !e.freed else { unlock(); return ErrorClass.keyval.rawValue }
+        let old = w.attributes[k]
+        unlock()
+        if let old, let d = e.delete { let rc = d(w, k, old); if rc != 0 { return rc } }
+        lock(); defer { unlock() }
+        if w.attributes.index(forKey: k) == nil { windowKeyvals.entries[k]?.uses += 1 }
         w.attributes[k] = v
         return 0
     }
@@ -583,6 +588,7 @@ extension Runtime {
         case WindowKeyval.model: return (0, true, w.modelAttribute)
         default: break
         }
+        lock(); defer { unlock() }
         guard windowKeyvals.entries[k] != nil else { return (ErrorClass.keyval.rawValue, false, nil) }
         if let v = w.attributes[k] { return (0, true, v) }
         return (0, false, nil)
@@ -590,10 +596,12 @@ extension Runtime {
 
     /// `MPI_Win_delete_attr`.
     public func windowDeleteAttribute(_ w: Window, _ k: Int32) -> Int32 {
-        guard let e = windowKeyvals.entries[k] else { return ErrorClass.keyval.rawValue }
-        guard let old = w.attributes[k] else { return ErrorClass.keyval.rawValue }
+        lock()
+        guard let e = windowKeyvals.entries[k], let old = w.attributes[k] else { unlock(); return ErrorClass.keyval.rawValue }
+        unlock()
         if let d = e.delete { let rc = d(w, k, old); if rc != 0 { return rc } }
-        w.attributes[k] = nil
+        lock(); defer { unlock() }
+        guard w.attributes.removeValue(forKey: k) != nil else { return 0 }   // another thread deleted it meanwhile
         if var e2 = windowKeyvals.entries[k] {
             e2.uses -= 1
             windowKeyvals.entries[k] = e2.freed && e2.uses == 0 ? nil : e2

@@ -4,7 +4,8 @@
    - MPI_LASTUSEDCODE is at least MPI_ERR_LASTCODE, and follows MPI_Add_error_class/code;
    - at MPI_Finalize the attributes of MPI_COMM_SELF are deleted in the reverse of the order in
      which they were set (§8.7.1), not of keyval creation;
-   - delete callbacks run on replace, on delete, on MPI_Comm_free; copy callbacks on dup;
+   - delete callbacks run on replace, on delete, on MPI_Comm_free; copy callbacks on dup and
+     idup, whose copies are deleted when the new communicator is freed;
    - a freed keyval becomes MPI_KEYVAL_INVALID but stays usable by objects that still carry it,
      its delete callback running when they go.
    Prints 'attr_lifetime: OK' (after MPI_Finalize, which it checks). */
@@ -56,7 +57,22 @@ int main(int argc, char **argv) {
     CHECK(flag && v == (void *)'b', "attribute lost when its keyval was freed\n");
     MPI_Comm_free(&d);                                /* deletes d's 'b' through the freed keyval */
     MPI_Comm_free(&c);
-    CHECK(ndeleted == 3 && !memcmp(deleted, "abb", 3), "delete callbacks ran for '%.*s', expected 'abb'\n", ndeleted, deleted);
+    /* MPI_Comm_idup copies as MPI_Comm_dup does, and the copy is deleted when the new
+       communicator is freed (its value must not be dropped without its callback). */
+    int k4;
+    MPI_Comm_create_keyval(MPI_COMM_DUP_FN, record_delete, &k4, NULL);
+    MPI_Comm e, f;
+    MPI_Request r;
+    MPI_Comm_dup(MPI_COMM_WORLD, &e);
+    MPI_Comm_set_attr(e, k4, (void *)'i');
+    MPI_Comm_idup(e, &f, &r);
+    MPI_Wait(&r, MPI_STATUS_IGNORE);
+    MPI_Comm_get_attr(f, k4, &v, &flag);
+    CHECK(flag && v == (void *)'i', "idup did not copy the attribute\n");
+    MPI_Comm_free(&f);                                /* deletes f's 'i' */
+    MPI_Comm_free(&e);                                /* deletes e's 'i' */
+    MPI_Comm_free_keyval(&k4);
+    CHECK(ndeleted == 5 && !memcmp(deleted, "abbii", 5), "delete callbacks ran for '%.*s', expected 'abbii'\n", ndeleted, deleted);
 
     /* MPI_COMM_SELF: keyvals created 1, 2, 3; values set in the order 3, 1, 2 (and 1 replaced,
        which keeps its place); MPI_Finalize must delete 2, 1, 3. */
