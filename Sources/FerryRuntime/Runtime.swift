@@ -111,29 +111,6 @@ public final class Runtime: @unchecked Sendable {
         self.threadLevel = threadLevel
         locking = threadLevel == .multiple
         startTime = monotonicSeconds()
-        if let j = getenv("FERRY_JOBID"), !pmi.isSingleton {
-            jobID = String(cString: j)
-        } else if pmi.isSingleton {
-            // "<pid>-<random>": the same shape as a launched job's "<launcher pid>-<random>",
-            // unguessable, and its pid tells a later job whether its segments are stale.
-            jobID = "\(getpid())-\(randomHex(16))"
-        } else {
-            // A foreign launcher (Hydra, Slurm): its key-value-space name plus a random token
-            // that rank 0 hands to the others, so that segment names cannot be guessed.
-            let kvs = pmi.kvsName.map { c -> Character in c.isLetter || c.isNumber ? c : "_" }.reduce(into: "") { $0.append($1) }
-            var token = randomHex(16)
-            if pmi.size > 1 {
-                if pmi.rank == 0 { try? pmi.put(key: "ferry-token", value: token) }
-                do { try pmi.barrier() } catch { throw MPIError(.other, "PMI barrier failed during start-up: \(error)") }
-                if pmi.rank != 0 {
-                    guard let t = (try? pmi.get(key: "ferry-token")) ?? nil else {
-                        throw MPIError(.other, "PMI: rank 0's job token is missing from the key-value space")
-                    }
-                    token = t
-                }
-            }
-            jobID = kvs + "-" + token
-        }
         mutex = .allocate(capacity: 1)
         pthread_mutex_init(mutex, nil)
         singleCopy = tunables.singleCopy != 0
@@ -160,49 +137,77 @@ public final class Runtime: @unchecked Sendable {
             cpusBeforeBinding = nil
         }
         oversubscribed = tunables.busyPoll == 0 && worldSize > cores
+        // After binding (above): the segment's pages are first touched on this rank's CPU.
+        let (id, segment) = try Runtime.startUp(pmi: pmi, tunables: tunables)
+        jobID = id
+        segment?.sleepersPossible = oversubscribed
+        node = segment
+        nodeRef = segment.map { Unmanaged.passUnretained($0) }
+        _ = ferry_allow_ptrace_any()
+    }
+
+    /// The job's name and the node segment, agreed with the other ranks in one PMI round.
+    /// The job id is FERRY_JOBID under Ferry's launcher, "<pid>-<random>" for a singleton, and
+    /// under a foreign launcher (Hydra, Slurm) its key-value-space name plus a random token that
+    /// rank 0 draws, so that segment names cannot be guessed. Rank 0 creates the segment and
+    /// puts whether that worked (and the token) before the one barrier, so a full /dev/shm fails
+    /// every rank with the same clear message instead of a time-out.
+    private static func startUp(pmi: PMIClient, tunables: Tunables) throws(MPIError) -> (String, NodeSegment?) {
+        let rank = pmi.rank, size = pmi.size
+        let foreign = !pmi.isSingleton && getenv("FERRY_JOBID") == nil
+        var jobID: String
+        var kvs = ""
+        if let j = getenv("FERRY_JOBID"), !pmi.isSingleton {
+            jobID = String(cString: j)
+        } else if pmi.isSingleton {
+            // The same shape as a launched job's "<launcher pid>-<random>": unguessable, and its
+            // pid tells a later job whether its segments are stale.
+            jobID = "\(getpid())-\(randomHex(16))"
+        } else {
+            kvs = pmi.kvsName.map { c -> Character in c.isLetter || c.isNumber ? c : "_" }.reduce(into: "") { $0.append($1) }
+            jobID = kvs + "-" + randomHex(16)   // rank 0's is the job's; the others learn it below
+        }
+        guard size > 1 else { return (jobID, nil) }
         // Node membership: Ferry's own launcher starts every rank on its node; another launcher
-        // (Hydra, Slurm) says in PMI_process_mapping which ranks share a node. Ranks on several
-        // nodes need the transports between nodes, which this version does not have yet: say
-        // so at once instead of timing out on a segment the other nodes can never map.
-        if worldSize > 1 && !pmi.isSingleton && getenv("FERRY_JOBID") == nil, let text = pmi.processMapping() {
+        // says in PMI_process_mapping which ranks share a node. Ranks on several nodes need the
+        // transports between nodes, which this version does not have yet: say so at once
+        // instead of timing out on a segment the other nodes can never map.
+        if foreign, let text = pmi.processMapping() {
             let nodes: Int
-            do throws(ProcessMapping.ParseError) { nodes = try ProcessMapping(text).nodeCount(size: worldSize) } catch {
+            do throws(ProcessMapping.ParseError) { nodes = try ProcessMapping(text).nodeCount(size: size) } catch {
                 throw MPIError(.other, error.description)
             }
             if nodes > 1 {
-                throw MPIError(.unsupportedOperation, "the launcher placed the \(worldSize) ranks on \(nodes) nodes "
+                throw MPIError(.unsupportedOperation, "the launcher placed the \(size) ranks on \(nodes) nodes "
                                + "(PMI_process_mapping \(text)); this version of Ferry runs a job's ranks on one node only")
             }
         }
-        if worldSize > 1 {
-            // Local rank 0 creates the segment and tells the others whether that worked, so a
-            // full /dev/shm fails every rank with the same clear message instead of a time-out.
-            let layout = NodeLayout(localSize: worldSize, cellBytes: tunables.shmCellBytes,
-                                    ringCells: tunables.ringCells(localSize: worldSize))
-            var seg: NodeSegment? = nil
-            var failure: MPIError? = nil
-            if worldRank == 0 {
-                do { seg = try NodeSegment(jobID: jobID, localRank: 0, layout: layout) } catch { failure = error }
-                try? pmi.put(key: "ferry-shm", value: failure == nil ? "ok" : "fail:" + hexEncode(failure!.detail))
-            }
-            do { try pmi.barrier() } catch { throw MPIError(.other, "PMI barrier failed during start-up: \(error)") }
-            if worldRank != 0 {
-                let v = (try? pmi.get(key: "ferry-shm")) ?? nil
-                if let v, v.hasPrefix("fail:") {
-                    failure = MPIError(.noMem, hexDecode(String(v.dropFirst(5))))
-                } else {
-                    do { seg = try NodeSegment(jobID: jobID, localRank: Int(worldRank), layout: layout) } catch { failure = error }
-                }
-            }
-            if let failure { throw failure }
-            seg?.sleepersPossible = oversubscribed
-            node = seg
-            nodeRef = seg.map { Unmanaged.passUnretained($0) }
-        } else {
-            node = nil
-            nodeRef = nil
+        let layout = NodeLayout(localSize: size, cellBytes: tunables.shmCellBytes,
+                                ringCells: tunables.ringCells(localSize: size))
+        var segment: NodeSegment? = nil
+        var failure: MPIError? = nil
+        if rank == 0 {
+            do { segment = try NodeSegment(jobID: jobID, localRank: 0, layout: layout) } catch { failure = error }
+            if foreign { try? pmi.put(key: "ferry-token", value: String(jobID.dropFirst(kvs.count + 1))) }
+            try? pmi.put(key: "ferry-shm", value: failure == nil ? "ok" : "fail:" + hexEncode(failure!.detail))
         }
-        _ = ferry_allow_ptrace_any()
+        do { try pmi.barrier() } catch { throw MPIError(.other, "PMI barrier failed during start-up: \(error)") }
+        if rank != 0 {
+            if foreign {
+                guard let token = (try? pmi.get(key: "ferry-token")) ?? nil else {
+                    throw MPIError(.other, "PMI: rank 0's job token is missing from the key-value space")
+                }
+                jobID = kvs + "-" + token
+            }
+            let v = (try? pmi.get(key: "ferry-shm")) ?? nil
+            if let v, v.hasPrefix("fail:") {
+                failure = MPIError(.noMem, hexDecode(String(v.dropFirst(5))))
+            } else {
+                do { segment = try NodeSegment(jobID: jobID, localRank: rank, layout: layout) } catch { failure = error }
+            }
+        }
+        if let failure { throw failure }
+        return (jobID, segment)
     }
 
     /// `MPI_Init_thread`: connects to the launcher (or starts as a singleton) and builds
