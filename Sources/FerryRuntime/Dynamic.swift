@@ -408,7 +408,8 @@ extension Runtime {
     func handshakeMembers(_ comm: Communicator) -> [HandshakeMember] {
         lock(); defer { unlock() }
         return comm.group.worldRanks.map { g in
-            let pid = Int(g) == Int(worldRank) ? getpid() : node?.pid(ofPeer: Int(g)) ?? 0
+            let r = routes[Int(g)]
+            let pid = r.kind == .loopback ? getpid() : r.kind == .shm ? node?.pid(ofPeer: Int(r.index)) ?? 0 : 0
             return HandshakeMember(identity: identity(ofPeer: g), pid: pid)
         }
     }
@@ -492,6 +493,7 @@ extension Runtime {
             dynamic.known[id] = p
             inflight.append(.none)
             sendQueues.append(SendQueue())
+            addShmRoute(peer: p, index: p)
             gpids.append(p)
         }
         if let m = mapping {

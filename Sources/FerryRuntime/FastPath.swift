@@ -73,10 +73,12 @@ extension Runtime {
     @inline(__always)
     func writeEagerCell(_ data: UnsafeRawPointer?, bytes: Int, peer: Int32, context: UInt32, source: Int32,
                         tag: Int32) -> Bool {
-        guard let ref = nodeRef, peer != worldRank, sendQueues[Int(peer)].isEmpty,
+        let r = routes[Int(peer)]
+        guard let ref = nodeRef, r.kind == .shm, sendQueues[Int(peer)].isEmpty,
               bytes <= tunables.eagerLimitBytes else { return false }
+        let index = Int(r.index)
         return ref._withUnsafeGuaranteedRef { node -> Bool in
-            guard bytes <= node.layout.payloadBytesPerCell, let h = node.reserve(to: Int(peer)) else { return false }
+            guard bytes <= node.layout.payloadBytesPerCell, let h = node.reserve(to: index) else { return false }
             h.pointee.kind = FrameKind.eager.rawValue
             h.pointee.flags = 0
             h.pointee.context = context
@@ -86,7 +88,7 @@ extension Runtime {
             h.pointee.total = UInt64(bytes)
             h.pointee.senderRequest = 0
             if bytes > 0 { copyInline(UnsafeMutableRawPointer(h) + frameHeaderBytes, data!, bytes) }
-            node.publish(to: Int(peer), h)
+            node.publish(to: index, h)
             return true
         }
     }
@@ -99,20 +101,22 @@ extension Runtime {
     @inline(__always)
     func readEagerCell(_ destination: UnsafeMutableRawPointer?, capacity: Int, peer: Int32, context: UInt32,
                        source: Int32, tag: Int32) -> (Int, Int32)? {
-        guard let ref = nodeRef, peer != worldRank, posted.isEmpty, unexpectedOrder.isEmpty,
+        let r = routes[Int(peer)]
+        guard let ref = nodeRef, r.kind == .shm, posted.isEmpty, unexpectedOrder.isEmpty,
               busyDestinations.isEmpty, ferry_load_relaxed_u32(backgroundWorkers) == 0 else { return nil }
+        let index = Int(r.index)
         return ref._withUnsafeGuaranteedRef { node -> (Int, Int32)? in
             // Spin on this one ring for a while; a longer wait goes to the general path.
             var polls = 0
             while true {
-                if let h = node.peek(from: Int(peer)) {
+                if let h = node.peek(from: index) {
                     let n = Int(h.pointee.length)
                     guard h.pointee.kind == FrameKind.eager.rawValue, h.pointee.flags == 0,
                           h.pointee.total == UInt64(n), h.pointee.context == context, h.pointee.source == source,
                           tag == MPIConstant.anyTag || h.pointee.tag == tag, n <= capacity else { return nil }
                     if n > 0 { copyInline(destination!, UnsafeRawPointer(h) + frameHeaderBytes, n) }
                     let t = h.pointee.tag
-                    node.release(from: Int(peer), h)
+                    node.release(from: index, h)
                     return (n, t)
                 }
                 polls &+= 1

@@ -73,12 +73,12 @@ extension Runtime {
         var did = false
         if let ref = nodeRef { did = ref._withUnsafeGuaranteedRef { node in
             var did = false
-            let me = Int(worldRank)
+            let me = node.localRank
             for p in 0..<node.peerCount where p != me {
                 let limit = node.frameCapacity(ofPeer: p)
                 var n = 0
                 while n < limit, let h = node.peek(from: p) {
-                    handleCell(h, from: Int32(p))
+                    handleCell(h, from: shmPeers[p])
                     node.release(from: p, h)
                     n += 1
                 }
@@ -96,6 +96,9 @@ extension Runtime {
     }
 
     func enqueue(_ item: SendItem, to dest: Int32) {
+        // This process handles its own control messages in place (sendControl), and every
+        // other peer has a transport today; a route without one would leave the queue stuck.
+        assert(routes[Int(dest)].kind == .shm, "send queued towards peer \(dest) without a transport")
         markBusy(dest)
         sendQueues[Int(dest)].append(item)
         _ = push(dest)
@@ -119,37 +122,51 @@ extension Runtime {
         var i = 0
         while i < busyDestinations.count {
             let d = busyDestinations[i]
-            let burst = min(4, max(1, node.frameCapacity(ofPeer: Int(d)) / 2))
-            if node.hasRoom(to: Int(d), frames: burst) && push(d, node) { did = true }
+            let r = routes[Int(d)]
+            switch r.kind {
+            case .shm:
+                let burst = min(4, max(1, node.frameCapacity(ofPeer: Int(r.index)) / 2))
+                if node.hasRoom(to: Int(r.index), frames: burst) && push(d, Int(r.index), node) { did = true }
+            case .loopback, .unreachable:
+                break
+            }
             if sendQueues[Int(d)].isEmpty { busyDestinations.remove(at: i) } else { i += 1 }
         }
         return did
     }
 
-    /// Pushes as much of `dest`'s queue as its ring has room for. True if anything was written.
+    /// Pushes as much of `dest`'s queue as its transport has room for. True if anything was
+    /// written.
     private func push(_ dest: Int32) -> Bool {
-        guard let ref = nodeRef else { return false }
-        return ref._withUnsafeGuaranteedRef { node in push(dest, node) }
+        let r = routes[Int(dest)]
+        switch r.kind {
+        case .shm:
+            guard let ref = nodeRef else { return false }
+            return ref._withUnsafeGuaranteedRef { node in push(dest, Int(r.index), node) }
+        case .loopback, .unreachable:
+            return false
+        }
     }
 
-    private func push(_ dest: Int32, _ node: NodeSegment) -> Bool {
+    /// `push` through the node segment, where `dest` is peer `index`.
+    private func push(_ dest: Int32, _ index: Int, _ node: NodeSegment) -> Bool {
         var did = false
         let payloadMax = node.layout.payloadBytesPerCell
         while !sendQueues[Int(dest)].isEmpty {
             let item = sendQueues[Int(dest)].first
             switch item {
             case .control(let kind, let s, let r):
-                guard let h = node.reserve(to: Int(dest)) else { return did }
+                guard let h = node.reserve(to: index) else { return did }
                 h.pointee.kind = kind.rawValue
                 h.pointee.flags = 0
                 h.pointee.length = 0
                 h.pointee.senderRequest = s
                 h.pointee.receiverRequest = r
-                node.publish(to: Int(dest), h)
+                node.publish(to: index, h)
                 did = true
             case .requestToSend(let i):
                 if requests.slots[Int(i)].phase == .done { break }   // cancelled before it left
-                guard let h = node.reserve(to: Int(dest)) else { return did }
+                guard let h = node.reserve(to: index) else { return did }
                 let s = requests.slots.pointer(i)
                 fillEnvelope(h, s, kind: .requestToSend)
                 h.pointee.length = 0
@@ -157,13 +174,13 @@ extension Runtime {
                 h.pointee.senderRequest = requests.id(i).wire
                 h.pointee.address = s.pointee.isContiguousData && s.pointee.bytes > 0
                     ? UInt64(UInt(bitPattern: s.pointee.contiguousBase)) : 0
-                node.publish(to: Int(dest), h)
+                node.publish(to: index, h)
                 requests.slots[Int(i)].phase = .awaitingRendezvous
                 did = true
             case .eager(let i):
                 if requests.slots[Int(i)].phase == .done { break }   // cancelled before it left
                 while true {
-                    guard let h = node.reserve(to: Int(dest)) else { return did }
+                    guard let h = node.reserve(to: index) else { return did }
                     let s = requests.slots.pointer(i)
                     let offset = s.pointee.progressBytes
                     let n = min(s.pointee.bytes - offset, payloadMax)
@@ -176,7 +193,7 @@ extension Runtime {
                     }
                     h.pointee.length = UInt32(n)
                     if n > 0 { packOut(s, offset: offset, into: UnsafeMutableRawPointer(h) + frameHeaderBytes, bytes: n) }
-                    node.publish(to: Int(dest), h)
+                    node.publish(to: index, h)
                     did = true
                     requests.slots[Int(i)].progressBytes = offset + n
                     if offset + n == s.pointee.bytes { break }
@@ -191,14 +208,14 @@ extension Runtime {
                 while true {
                     let s = requests.slots.pointer(i)
                     if s.pointee.progressBytes == s.pointee.bytes { break }
-                    guard let h = node.reserve(to: Int(dest)) else { return did }
+                    guard let h = node.reserve(to: index) else { return did }
                     let n = min(s.pointee.bytes - s.pointee.progressBytes, min(payloadMax, tunables.pipelineChunkBytes))
                     h.pointee.kind = FrameKind.data.rawValue
                     h.pointee.length = UInt32(n)
                     h.pointee.offset = UInt64(s.pointee.progressBytes)
                     h.pointee.receiverRequest = s.pointee.remoteRequest
                     packOut(s, offset: s.pointee.progressBytes, into: UnsafeMutableRawPointer(h) + frameHeaderBytes, bytes: n)
-                    node.publish(to: Int(dest), h)
+                    node.publish(to: index, h)
                     did = true
                     requests.slots[Int(i)].progressBytes += n
                 }
@@ -418,8 +435,9 @@ extension Runtime {
         // by itself while the sender computes. Otherwise the pipelined copy through the rings,
         // which moves data faster where page pinning is slow (FERRY_SINGLE_COPY_MIN).
         let background = requests.slots[Int(i)].context & 3 == 3
-        if singleCopy && address != 0 && (total >= tunables.singleCopyMinBytes || background), let node {
-            let pid = node.pid(ofPeer: Int(p))
+        if singleCopy && address != 0 && (total >= tunables.singleCopyMinBytes || background), let node,
+           routes[Int(p)].kind == .shm {
+            let pid = node.pid(ofPeer: Int(routes[Int(p)].index))
             if singleCopyRead(i, pid: pid, address: address, bytes: n) {
                 requests.slots[Int(i)].progressBytes = total
                 completeReceive(i)

@@ -80,6 +80,9 @@ public final class Runtime: @unchecked Sendable {
     /// Outgoing work per destination world rank, and the destinations that have some.
     @exclusivity(unchecked) var sendQueues: InPlaceArray<SendQueue>
     @exclusivity(unchecked) var busyDestinations: ContiguousArray<Int32> = []
+    /// How each peer is reached, and the peer of each node-segment index (Routes.swift).
+    @exclusivity(unchecked) var routes = InPlaceArray<Route>(capacity: 16)
+    @exclusivity(unchecked) var shmPeers = InPlaceArray<Int32>(capacity: 16)
     /// Single copy through process_vm_readv; switched off at the first refusal.
     @exclusivity(unchecked) var singleCopy: Bool
     @exclusivity(unchecked) var bounce: UnsafeMutableRawPointer
@@ -143,6 +146,7 @@ public final class Runtime: @unchecked Sendable {
         segment?.sleepersPossible = oversubscribed
         node = segment
         nodeRef = segment.map { Unmanaged.passUnretained($0) }
+        buildWorldRoutes()
         _ = ferry_allow_ptrace_any()
     }
 
