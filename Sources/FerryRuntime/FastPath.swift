@@ -73,10 +73,14 @@ extension Runtime {
     @inline(__always)
     func writeEagerCell(_ data: UnsafeRawPointer?, bytes: Int, peer: Int32, context: UInt32, source: Int32,
                         tag: Int32) -> Bool {
-        let r = routes[Int(peer)]
-        guard let ref = nodeRef, r.kind == .shm, sendQueues[Int(peer)].isEmpty,
+        // The peer's node-segment index is its peer number (`routesAreNodeIndices`, true of
+        // every job while the node segment is the only transport). Not checked per message: a
+        // route lookup or even a flag test here cost 5-10 % of the 8 B latency (A/B, docs/
+        // PERFORMANCE.md); a transport between nodes must gate this path per peer, measured.
+        assert(routesAreNodeIndices && routes[Int(peer)].kind != .unreachable, "eager fast path without the node segment's route")
+        guard let ref = nodeRef, peer != worldRank, sendQueues[Int(peer)].isEmpty,
               bytes <= tunables.eagerLimitBytes else { return false }
-        let index = Int(r.index)
+        let index = Int(peer)
         return ref._withUnsafeGuaranteedRef { node -> Bool in
             guard bytes <= node.layout.payloadBytesPerCell, let h = node.reserve(to: index) else { return false }
             h.pointee.kind = FrameKind.eager.rawValue
@@ -101,10 +105,10 @@ extension Runtime {
     @inline(__always)
     func readEagerCell(_ destination: UnsafeMutableRawPointer?, capacity: Int, peer: Int32, context: UInt32,
                        source: Int32, tag: Int32) -> (Int, Int32)? {
-        let r = routes[Int(peer)]
-        guard let ref = nodeRef, r.kind == .shm, posted.isEmpty, unexpectedOrder.isEmpty,
+        assert(routesAreNodeIndices && routes[Int(peer)].kind != .unreachable, "eager fast path without the node segment's route")
+        guard let ref = nodeRef, peer != worldRank, posted.isEmpty, unexpectedOrder.isEmpty,
               busyDestinations.isEmpty, ferry_load_relaxed_u32(backgroundWorkers) == 0 else { return nil }
-        let index = Int(r.index)
+        let index = Int(peer)   // see writeEagerCell
         return ref._withUnsafeGuaranteedRef { node -> (Int, Int32)? in
             // Spin on this one ring for a while; a longer wait goes to the general path.
             var polls = 0

@@ -33,6 +33,7 @@ extension Runtime {
                 routes.append(Route(kind: .loopback, index: Int32(p)))
             } else {
                 routes.append(Route(kind: node == nil ? .unreachable : .shm, index: Int32(p)))
+                if node == nil { routesAreNodeIndices = false }
             }
             shmPeers.append(Int32(p))
         }
@@ -43,6 +44,7 @@ extension Runtime {
     func addShmRoute(peer: Int32, index: Int32) {
         precondition(Int(peer) == routes.count, "peers are numbered densely")
         routes.append(Route(kind: .shm, index: index))
+        if index != peer { routesAreNodeIndices = false }
         while shmPeers.count <= Int(index) { shmPeers.append(-1) }
         shmPeers[Int(index)] = peer
     }

@@ -83,6 +83,10 @@ public final class Runtime: @unchecked Sendable {
     /// How each peer is reached, and the peer of each node-segment index (Routes.swift).
     @exclusivity(unchecked) var routes = InPlaceArray<Route>(capacity: 16)
     @exclusivity(unchecked) var shmPeers = InPlaceArray<Int32>(capacity: 16)
+    /// True while every peer but this process is reached through the node segment at the index
+    /// equal to its peer number (every job today): the blocking fast paths then skip the route
+    /// lookup. Cleared for good by the first route that differs.
+    @exclusivity(unchecked) var routesAreNodeIndices = true
     /// Single copy through process_vm_readv; switched off at the first refusal.
     @exclusivity(unchecked) var singleCopy: Bool
     @exclusivity(unchecked) var bounce: UnsafeMutableRawPointer
