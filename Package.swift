@@ -29,6 +29,7 @@ let package = Package(
         // The transport interface, the transport-neutral frame header, the in-memory transport.
         .target(name: "FerryTransport", dependencies: ["FerryCore"]),
         .target(name: "FerryShm", dependencies: ["FerrySys", "FerryTransport"]),
+        .target(name: "FerryTCP", dependencies: ["FerryCore", "FerrySys", "FerryTransport", "CFerryShims"]),
         .target(name: "FerryRuntime",
                 dependencies: ["FerryCore", "FerrySys", "FerryPMI", "FerryDatatype", "FerryReduce",
                                "FerryCollectives", "FerryTransport", "FerryShm"]),
@@ -46,6 +47,7 @@ let package = Package(
         .executableTarget(name: "swift-api-test", dependencies: ["MPI"], path: "Tests/Programs/swift-api"),
         .testTarget(name: "FerryCoreTests", dependencies: ["FerryCore", "FerrySys", "FerryTransport", "FerryShm", "FerryRuntime"]),
         .testTarget(name: "FerryTransportTests", dependencies: ["FerryTransport", "FerryShm", "FerryCore"]),
+        .testTarget(name: "FerryTCPTests", dependencies: ["FerryTCP", "FerryTransport", "FerryCore"]),
         .testTarget(name: "FerryPMITests", dependencies: ["FerryPMI", "FerryLaunch"]),
         .testTarget(name: "FerryDatatypeTests", dependencies: ["FerryDatatype"]),
         .testTarget(name: "FerryReduceTests", dependencies: ["FerryReduce"]),
