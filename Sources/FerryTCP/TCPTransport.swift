@@ -95,7 +95,9 @@ public final class TCPTransport: FrameTransport {
     /// Polls left before the next look at the listeners and half-open connections.
     @exclusivity(unchecked) var slowCountdown = 0
     /// Up to this many connections, `poll` reads each socket directly (one recv each); above,
-    /// it asks epoll which ones have data.
+    /// it asks epoll which ones have data. Measured (release, one thread, two transports over
+    /// loopback, 8-byte payloads, busy poll): 4.87 us one-way (round trip / 2, median of 200k)
+    /// against 4.57 us for a plain C busy-polling recv/send ping-pong on the same machine.
     static let directPollLimit = 4
     /// Polls between two looks at the listeners when nothing signals them.
     static let slowPathPeriod = 128
