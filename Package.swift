@@ -1,7 +1,7 @@
 // swift-tools-version:6.0
 // Ferry: an MPI runtime in Swift. Layers (imports only go downward), see shared DESIGN.md §3:
 //   CFerryShims -> FerryCore -> FerrySys -> {FerryPMI, FerryDatatype, FerryReduce,
-//   FerryTransport -> FerryShm}
+//   FerryTransport -> {FerryShm, FerryTCP}}
 //   -> FerryCollectives -> FerryRuntime -> MPI (Swift API); FerryLaunch -> ferry (CLI).
 import PackageDescription
 
@@ -32,7 +32,7 @@ let package = Package(
         .target(name: "FerryTCP", dependencies: ["FerryCore", "FerrySys", "FerryTransport", "CFerryShims"]),
         .target(name: "FerryRuntime",
                 dependencies: ["FerryCore", "FerrySys", "FerryPMI", "FerryDatatype", "FerryReduce",
-                               "FerryCollectives", "FerryTransport", "FerryShm"]),
+                               "FerryCollectives", "FerryTransport", "FerryShm", "FerryTCP"]),
         .target(name: "MPI", dependencies: ["FerryRuntime"]),
         // The C side of the ABI: mpi.h, the MPI_* -> PMPI_* entry points, variadic MPI_Pcontrol.
         .target(name: "CMPI", path: "Sources/CMPI"),

@@ -178,6 +178,7 @@ extension Runtime {
         let rc = checkIntracomm(comm)
         if rc != 0 { throw MPIError(code: rc, "barrier") }
         if let node = nodeArea(comm!) { nodeBarrier(node); return }
+        if let h = hierarchy(of: comm!) { try hierarchicalBarrier(h); return }
         let r = Collectives.barrier(CommTransport(self, comm!))
         if r != 0 { throw MPIError(code: r, "barrier") }
     }
@@ -189,6 +190,9 @@ extension Runtime {
         if rc == 0 { rc = checkRoot(root, comm!) }
         if rc != 0 { return rc }
         let t = datatype!, bytes = count * t.size
+        if bytes > 0, let h = hierarchy(of: comm!) {
+            return hierarchicalBcast(h, buf, count: count, datatype: t, root: root, comm: comm!)
+        }
         if bytes > 0 && comm!.size > 1 && fitsCellBcast(bytes) {
             // One cell per hop (see fitsCellBcast).
             if t.isContiguous { return cellBcast(byteAddress(buf, t.trueLowerBound)!, bytes: bytes, root: Int(root), comm: comm!) }
@@ -226,6 +230,9 @@ extension Runtime {
         let isRoot = comm!.rank == root
         let inPlace = Runtime.isInPlace(send)
         if isRoot && recv == nil { return ErrorClass.buffer.rawValue }
+        if let h = hierarchy(of: comm!), hierarchyFits(h, op: op, datatype: datatype!) {
+            return hierarchicalReduce(h, send, recv, count: count, datatype: datatype!, op: op, root: root, comm: comm!)
+        }
         var keep: [Scratch] = []
         let inView: UnsafeRawPointer? = inPlace ? nil : layout.input(send, keep: &keep)
         let outView: UnsafeMutableRawPointer? = isRoot ? layout.output(recv, load: inPlace, keep: &keep) : nil
@@ -247,6 +254,9 @@ extension Runtime {
         let (layout, lrc) = reduceLayout(datatype!, count: count, op: op)
         guard let layout else { return lrc }
         if count == 0 { return 0 }
+        if let h = hierarchy(of: comm!), hierarchyFits(h, op: op, datatype: datatype!) {
+            return hierarchicalAllreduce(h, send, recv, count: count, datatype: datatype!, op: op)
+        }
         let inPlace = Runtime.isInPlace(send)
         var keep: [Scratch] = []
         let inView: UnsafeRawPointer? = inPlace ? nil : layout.input(send, keep: &keep)

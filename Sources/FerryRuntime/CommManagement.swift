@@ -70,9 +70,12 @@ extension Runtime {
         return nc
     }
 
-    /// `MPI_Comm_split_type` with `MPI_COMM_TYPE_SHARED` (every rank of this job shares one node).
+    /// `MPI_Comm_split_type` with `MPI_COMM_TYPE_SHARED`: the members on this process's node
+    /// (as the launcher placed them, Nodes.swift). Processes of other jobs linked to this one
+    /// share its node (they are reached through shared memory) and give node 0's color, as
+    /// one-node jobs do.
     public func commSplitTypeShared(_ c: Communicator, key: Int32) throws(MPIError) -> Communicator {
-        try commSplit(c, color: 0, key: key)!
+        try commSplit(c, color: Int32(nodes.myNode), key: key)!
     }
 
     /// `MPI_Comm_create`: every member of `c` calls it; members of `group` get the new communicator.
@@ -209,6 +212,8 @@ extension Runtime {
         try deleteAllAttributes(c)
         c._isFreed = true
         releaseContextID(c.contextID)
+        releaseHierarchy(c)
+        if let q = c.background { releaseHierarchy(q.shadow) }
         if let l = c.localComm { try commFree(l) }
     }
 

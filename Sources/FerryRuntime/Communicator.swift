@@ -40,6 +40,8 @@ public final class Communicator: @unchecked Sendable {
     public let collectiveContext: UInt32
     /// An intercommunicator's local group as an intracommunicator (for its collectives).
     @exclusivity(unchecked) var localComm: Communicator?
+    /// Its members grouped by node, for the node-aware collectives (Hierarchy.swift).
+    @exclusivity(unchecked) var hierarchyState: HierarchyState = .unknown
     /// Nonblocking collectives waiting or running on this communicator (see Nonblocking.swift).
     @exclusivity(unchecked) var background: BackgroundQueue?
 

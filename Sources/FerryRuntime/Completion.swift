@@ -2,6 +2,7 @@
 // requests, and the waiting policy (spin while a core is free; when ranks outnumber cores,
 // yield and then block on the doorbell so the core goes to a rank that has work).
 import FerryCore
+import FerryTCP
 import CFerryShims
 #if canImport(Glibc)
 import Glibc
@@ -33,13 +34,20 @@ extension Runtime {
             ferry_cpu_relax()
             return
         }
-        if idle < tunables.spinsBeforeYield + tunables.yieldsBeforeBlock || node == nil {
+        if idle < tunables.spinsBeforeYield + tunables.yieldsBeforeBlock || (node == nil && tcp == nil) {
             sched_yield()
             return
         }
-        node!.sleep(timeoutNanoseconds: 2_000_000) {
+        guard let node else {
+            // Only peers on other nodes: sleep until one of their connections has data.
+            tcp!.wait(timeoutMilliseconds: 2)
+            return
+        }
+        // The doorbell only rings for this node's peers: with peers on other nodes too, sleep
+        // briefly, so that what arrives over the network waits at most that long.
+        node.sleep(timeoutNanoseconds: tcp == nil ? 2_000_000 : 100_000) {
             lock(); defer { unlock() }
-            return !node!.anyIncoming()
+            return !node.anyIncoming()
         }
     }
 

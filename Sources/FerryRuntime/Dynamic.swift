@@ -166,7 +166,7 @@ extension Runtime {
 
     /// `MPI_Comm_accept`: collective over `comm`; `port` matters at `root` only.
     public func commAccept(port: String, root: Int32, comm: Communicator) throws(MPIError) -> Communicator {
-        try join(comm: comm, root: root, accepting: true) { () throws(MPIError) -> JoinEndpoint in
+        try join(comm: comm, root: root, accepting: true, function: "MPI_Comm_accept") { () throws(MPIError) -> JoinEndpoint in
             lock(); let listener = dynamic.ports[port]; unlock()
             guard let listener else {
                 throw MPIError(.port, "MPI_Comm_accept: '\(port)' is not a port opened by this process (MPI_Open_port)")
@@ -177,7 +177,7 @@ extension Runtime {
 
     /// `MPI_Comm_connect`: collective over `comm`; `port` matters at `root` only.
     public func commConnect(port: String, root: Int32, comm: Communicator) throws(MPIError) -> Communicator {
-        try join(comm: comm, root: root, accepting: false) { () throws(MPIError) -> JoinEndpoint in
+        try join(comm: comm, root: root, accepting: false, function: "MPI_Comm_connect") { () throws(MPIError) -> JoinEndpoint in
             .dialed(try dial(port))
         }
     }
@@ -234,7 +234,7 @@ extension Runtime {
     /// `MPI_Comm_spawn` / `MPI_Comm_spawn_multiple`: `applications` matter at `root` only.
     /// Starts the children with `ferry run` and accepts their connection.
     public func commSpawn(_ applications: [SpawnApplication], root: Int32, comm: Communicator) throws(MPIError) -> Communicator {
-        try join(comm: comm, root: root, accepting: true) { () throws(MPIError) -> JoinEndpoint in
+        try join(comm: comm, root: root, accepting: true, function: "MPI_Comm_spawn") { () throws(MPIError) -> JoinEndpoint in
             guard !applications.isEmpty else { throw MPIError(.spawn, "MPI_Comm_spawn_multiple: no command") }
             for a in applications where a.maxprocs < 1 {
                 throw MPIError(.spawn, "MPI_Comm_spawn: maxprocs is \(a.maxprocs) for '\(a.command)' (at least 1)")
@@ -347,10 +347,16 @@ extension Runtime {
 
     /// The collective part of accept, connect and spawn. `root` runs `endpoint` to get the
     /// socket to the other side's root (or the error that every member then returns).
-    private func join(comm: Communicator, root: Int32, accepting: Bool,
+    private func join(comm: Communicator, root: Int32, accepting: Bool, function: String,
                       endpoint: () throws(MPIError) -> JoinEndpoint) throws(MPIError) -> Communicator {
         guard !comm.isFreed else { throw MPIError(.comm, "invalid or freed communicator") }
         if comm.isInter { throw MPIError(.comm, "dynamic process calls need an intracommunicator") }
+        // Processes of other jobs are linked through shared memory: every member must share
+        // this node (all members see the same placement, so all refuse alike).
+        if comm.group.worldRanks.contains(where: { $0 < Int32(worldSize) && Int(nodes.nodeOfRank[Int($0)]) != nodes.myNode }) {
+            throw MPIError(.unsupportedOperation, "\(function) with a communicator whose processes are on several nodes: "
+                           + "this version of Ferry connects jobs whose processes share one node only")
+        }
         guard root >= 0 && Int(root) < comm.size else { throw MPIError(.root, "root \(root) is not a rank of the communicator") }
         reapLaunchers()
         let local = CommTransport(self, comm)

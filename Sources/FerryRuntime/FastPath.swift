@@ -28,7 +28,7 @@ extension Runtime {
     public func sendFast(_ buffer: UnsafeRawPointer?, count: Int, datatype: Datatype, dest: Int32, tag: Int32,
                          comm: Communicator) -> Int32? {
         // Non-optional (guaranteed) parameters and no local copies: no reference counting here.
-        guard !locking else { return nil }
+        guard !fastSendOff else { return nil }
         let rc = checkSend(buffer, count, datatype, dest, tag, comm)
         if rc != 0 { return rc }
         guard dest != MPIConstant.procNull, datatype.isContiguous else { return nil }
@@ -55,7 +55,7 @@ extension Runtime {
     @inline(__always)
     public func receiveFast(_ buffer: UnsafeMutableRawPointer?, count: Int, datatype: Datatype, source: Int32,
                             tag: Int32, comm: Communicator, status: inout Status) -> Int32? {
-        guard !locking, !oversubscribed else { return nil }
+        guard !fastReceiveOff else { return nil }
         let rc = checkReceive(UnsafeRawPointer(buffer), count, datatype, source, tag, comm)
         if rc != 0 { return rc }
         guard source >= 0, datatype.isContiguous else { return nil }
@@ -74,9 +74,9 @@ extension Runtime {
     func writeEagerCell(_ data: UnsafeRawPointer?, bytes: Int, peer: Int32, context: UInt32, source: Int32,
                         tag: Int32) -> Bool {
         // The peer's node-segment index is its peer number (`routesAreNodeIndices`, true of
-        // every job while the node segment is the only transport). Not checked per message: a
-        // route lookup or even a flag test here cost 5-10 % of the 8 B latency (A/B, docs/
-        // PERFORMANCE.md); a transport between nodes must gate this path per peer, measured.
+        // every one-node job). Not checked per message: a route lookup or even a flag test
+        // here cost 5-10 % of the 8 B latency (A/B, docs/PERFORMANCE.md); the callers' gate
+        // (`fastSendOff`, `fastReceiveOff`) includes it at no cost.
         assert(routesAreNodeIndices && routes[Int(peer)].kind != .unreachable, "eager fast path without the node segment's route")
         guard let ref = nodeRef, peer != worldRank, sendQueues[Int(peer)].isEmpty,
               bytes <= tunables.eagerLimitBytes else { return false }
@@ -193,7 +193,7 @@ extension Runtime {
         if vr == 0 { while span < n { span <<= 1 } } else { span = vr & -vr }
         if vr != 0 {
             let parent = real(vr - span)
-            if locking || readEagerMessage(buffer, capacity: bytes, peer: comm.worldRank(ofPeer: parent),
+            if fastSendOff || readEagerMessage(buffer, capacity: bytes, peer: comm.worldRank(ofPeer: parent),
                                            context: context, source: parent, tag: tag) == nil {
                 let r = irecvInternal(buffer, count: bytes, datatype: byte(), source: parent, tag: tag, comm: comm, context: context)
                 let rc = waitInternal(r).error
@@ -204,7 +204,7 @@ extension Runtime {
         while m > 0 {
             if vr + m < n {
                 let child = real(vr + m)
-                if locking || !writeEagerCell(buffer, bytes: bytes, peer: comm.worldRank(ofPeer: child), context: context,
+                if fastSendOff || !writeEagerCell(buffer, bytes: bytes, peer: comm.worldRank(ofPeer: child), context: context,
                                               source: comm.rank, tag: tag) {
                     let r = isendInternal(buffer, count: bytes, datatype: byte(), dest: child, tag: tag, comm: comm, context: context)
                     let rc = waitInternal(r).error

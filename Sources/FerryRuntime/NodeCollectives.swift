@@ -27,11 +27,11 @@ import Glibc
 #endif
 
 extension Runtime {
-    /// The node segment when `comm` is MPI_COMM_WORLD of a multi-rank job, else nil.
+    /// The node segment when `comm` is MPI_COMM_WORLD of a multi-rank job on one node, else nil.
     @inline(__always)
     func nodeArea(_ comm: Communicator) -> NodeSegment? {
-        guard comm === world, let node else { return nil }
-        return node
+        guard comm === world, let ref = worldAreaRef else { return nil }
+        return ref.takeUnretainedValue()
     }
 
     static let slotBytes = NodeLayout.collectiveSlotBytes
@@ -140,7 +140,7 @@ extension Runtime {
     /// takes the general path).
     @inline(__always)
     public func worldBarrierFast() -> Int32? {
-        guard let ref = nodeRef else { return nil }
+        guard let ref = worldAreaRef else { return nil }
         ref._withUnsafeGuaranteedRef { arrive($0) }
         return 0
     }
@@ -153,7 +153,7 @@ extension Runtime {
     @inline(__always)
     public func allreduceFast(_ send: UnsafeRawPointer?, _ recv: UnsafeMutableRawPointer?, count: Int,
                               datatype t: Datatype, op: PredefinedOp, comm: Communicator) -> Int32? {
-        guard isWorld(comm), let b = t.basicType, count > 0, let recv, let ref = nodeRef,
+        guard isWorld(comm), let b = t.basicType, count > 0, let recv, let ref = worldAreaRef,
               count * b.extent <= Runtime.slotBytes, Reduction.isDefined(op, on: b) else { return nil }
         let inPlace = Runtime.isInPlace(send)
         guard inPlace || send != nil else { return nil }
@@ -171,7 +171,7 @@ extension Runtime {
     private func directBlocks(_ send: UnsafeRawPointer?, _ sendCount: Int, _ sendType: Datatype,
                               _ recv: UnsafeMutableRawPointer?, _ recvCount: Int, _ recvType: Datatype,
                               _ comm: Communicator, blocks: Int) -> (Int, Unmanaged<NodeSegment>)? {
-        guard isWorld(comm), let ref = nodeRef, recv != nil, recvType.basicType != nil, recvType.isContiguous,
+        guard isWorld(comm), let ref = worldAreaRef, recv != nil, recvType.basicType != nil, recvType.isContiguous,
               recvCount > 0 else { return nil }
         let blockBytes = recvCount &* recvType.size
         guard blocks &* blockBytes <= Runtime.slotBytes else { return nil }

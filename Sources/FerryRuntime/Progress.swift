@@ -3,6 +3,7 @@
 // cell says so ("no resource"); the queue here keeps the order, per destination.
 import FerryCore
 import FerryShm
+import FerryTCP
 import FerryTransport
 import FerryDatatype
 import CFerryShims
@@ -86,7 +87,25 @@ extension Runtime {
             }
             return did
         } }
+        if let ref = tcpRef { did = ref._withUnsafeGuaranteedRef { tcp in progressNetwork(tcp) } || did }
         if !busyDestinations.isEmpty { did = pushAll() || did }
+        return did
+    }
+
+    /// Reads what the connections to other nodes brought, and handles the complete frames.
+    private func progressNetwork(_ tcp: TCPTransport) -> Bool {
+        var did = tcp.poll()
+        if let failure = tcp.failure, !networkMayClose { networkFailed(failure) }
+        for p in tcpPeers {
+            let limit = tcp.frameCapacity(ofPeer: Int(p))
+            var n = 0
+            while n < limit, let h = tcp.peek(from: Int(p)) {
+                handleCell(h, from: p)
+                tcp.release(from: Int(p), h)
+                n += 1
+            }
+            if n > 0 { did = true }
+        }
         return did
     }
 
@@ -97,8 +116,9 @@ extension Runtime {
 
     func enqueue(_ item: SendItem, to dest: Int32) {
         // This process handles its own control messages in place (sendControl), and every
-        // other peer has a transport today; a route without one would leave the queue stuck.
-        assert(routes[Int(dest)].kind == .shm, "send queued towards peer \(dest) without a transport")
+        // other peer has a transport; a route without one would leave the queue stuck.
+        assert(routes[Int(dest)].kind == .shm || routes[Int(dest)].kind == .tcp,
+               "send queued towards peer \(dest) without a transport")
         markBusy(dest)
         sendQueues[Int(dest)].append(item)
         _ = push(dest)
@@ -110,14 +130,9 @@ extension Runtime {
         }
     }
 
+    /// Queues are only left non-empty when a transport had no room: wait until half its queue
+    /// towards the peer (up to 4 frames) is free before writing again (see `hasRoom`).
     private func pushAll() -> Bool {
-        guard let ref = nodeRef else { return false }
-        return ref._withUnsafeGuaranteedRef { node in pushAll(node) }
-    }
-
-    /// Queues are only left non-empty when a ring was full: wait until half the ring (up to 4
-    /// cells) is free before writing again (see `NodeSegment.hasRoom`).
-    private func pushAll(_ node: NodeSegment) -> Bool {
         var did = false
         var i = 0
         while i < busyDestinations.count {
@@ -125,14 +140,21 @@ extension Runtime {
             let r = routes[Int(d)]
             switch r.kind {
             case .shm:
-                let burst = min(4, max(1, node.frameCapacity(ofPeer: Int(r.index)) / 2))
-                if node.hasRoom(to: Int(r.index), frames: burst) && push(d, Int(r.index), node) { did = true }
+                if let ref = nodeRef, ref._withUnsafeGuaranteedRef({ pushWhenRoom(d, Int(r.index), $0) }) { did = true }
+            case .tcp:
+                if let ref = tcpRef, ref._withUnsafeGuaranteedRef({ pushWhenRoom(d, Int(r.index), $0) }) { did = true }
             case .loopback, .unreachable:
                 break
             }
             if sendQueues[Int(d)].isEmpty { busyDestinations.remove(at: i) } else { i += 1 }
         }
         return did
+    }
+
+    @inline(__always)
+    private func pushWhenRoom<T: FrameTransport>(_ dest: Int32, _ index: Int, _ transport: T) -> Bool {
+        let burst = min(4, max(1, transport.frameCapacity(ofPeer: index) / 2))
+        return transport.hasRoom(to: index, frames: burst) && push(dest, index, transport)
     }
 
     /// Pushes as much of `dest`'s queue as its transport has room for. True if anything was
@@ -143,15 +165,20 @@ extension Runtime {
         case .shm:
             guard let ref = nodeRef else { return false }
             return ref._withUnsafeGuaranteedRef { node in push(dest, Int(r.index), node) }
+        case .tcp:
+            guard let ref = tcpRef else { return false }
+            return ref._withUnsafeGuaranteedRef { tcp in push(dest, Int(r.index), tcp) }
         case .loopback, .unreachable:
             return false
         }
     }
 
-    /// `push` through the node segment, where `dest` is peer `index`.
-    private func push(_ dest: Int32, _ index: Int, _ node: NodeSegment) -> Bool {
+    /// `push` through a transport (specialized for each: no existential), where `dest` is its
+    /// peer `index`.
+    @inline(__always)
+    private func push<T: FrameTransport>(_ dest: Int32, _ index: Int, _ node: T) -> Bool {
         var did = false
-        let payloadMax = node.layout.payloadBytesPerCell
+        let payloadMax = node.capabilities.maxInlinePayload
         while !sendQueues[Int(dest)].isEmpty {
             let item = sendQueues[Int(dest)].first
             switch item {

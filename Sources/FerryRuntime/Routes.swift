@@ -2,8 +2,8 @@
 // (`sendQueues`, `inflight`): the world ranks, then the processes of other jobs as they are
 // linked (Dynamic.swift). Each has a route: the transport and the peer's index in it, chosen once
 // (at start-up, or when the peer is linked); the message path switches over the small enum, so no
-// existential or closure is paid per message. Today every peer but this process is reached
-// through the node's shared memory; TCP and the VM device add their cases here.
+// existential or closure is paid per message. Peers on this node are reached through the node's
+// shared memory, peers on other nodes through TCP; the VM device adds its case here.
 import FerryCore
 
 /// The transport of a route.
@@ -14,6 +14,8 @@ enum RouteKind: UInt8 {
     case loopback
     /// The node segment's rings (and single copy by process_vm_readv).
     case shm
+    /// A TCP connection (FerryTCP), to a rank of another node.
+    case tcp
 }
 
 /// How one peer is reached: the transport, and the peer's index in it.
@@ -23,20 +25,28 @@ struct Route {
 }
 
 extension Runtime {
-    /// The routes of the world ranks: this process, and the node segment's local ranks
-    /// (indices as in the segment: every rank of the job shares this node for now).
+    /// The routes of the world ranks: this process, the ranks of this node through the node
+    /// segment (at their index among the node's ranks), the others through TCP (at their world
+    /// rank).
     func buildWorldRoutes() {
         routes = InPlaceArray(capacity: max(worldSize, 16))
         shmPeers = InPlaceArray(capacity: max(worldSize, 16))
+        tcpPeers = []
         for p in 0..<worldSize {
+            let local = Int(nodes.nodeOfRank[p]) == nodes.myNode
             if p == Int(worldRank) {
                 routes.append(Route(kind: .loopback, index: Int32(p)))
+            } else if local {
+                routes.append(Route(kind: node == nil ? .unreachable : .shm, index: nodes.localIndex[p]))
             } else {
-                routes.append(Route(kind: node == nil ? .unreachable : .shm, index: Int32(p)))
-                if node == nil { routesAreNodeIndices = false }
+                routes.append(Route(kind: tcp == nil ? .unreachable : .tcp, index: Int32(p)))
+                tcpPeers.append(Int32(p))
             }
-            shmPeers.append(Int32(p))
+            if routes[p].kind != .loopback && (routes[p].kind != .shm || routes[p].index != Int32(p)) {
+                routesAreNodeIndices = false
+            }
         }
+        for p in nodes.localRanks { shmPeers.append(p) }
     }
 
     /// Records a process of another job reached through the node segment's peer `index`, as

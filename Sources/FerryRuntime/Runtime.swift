@@ -6,6 +6,7 @@ import FerryCore
 import FerrySys
 import FerryPMI
 import FerryShm
+import FerryTCP
 import FerryDatatype
 import CFerryShims
 #if canImport(Glibc)
@@ -33,9 +34,20 @@ public final class Runtime: @unchecked Sendable {
     @exclusivity(unchecked) var node: NodeSegment? { didSet { nodeRef = node.map { Unmanaged.passUnretained($0) } } }
     /// The same segment, borrowed on hot paths without retain/release (`node` keeps it alive).
     @exclusivity(unchecked) var nodeRef: Unmanaged<NodeSegment>?
+    /// Which node each rank runs on (Nodes.swift).
+    let nodes: NodeMap
+    /// The TCP transport to the ranks of other nodes (nil in a one-node job), and the same
+    /// borrowed on hot paths.
+    @exclusivity(unchecked) var tcp: TCPTransport?
+    @exclusivity(unchecked) var tcpRef: Unmanaged<TCPTransport>?
+    /// The node segment when it holds every rank of the job (MPI_COMM_WORLD's collectives then
+    /// run in its collective area, NodeCollectives.swift), else nil.
+    @exclusivity(unchecked) var worldAreaRef: Unmanaged<NodeSegment>?
+    /// Set in MPI_Finalize: a connection closing is then a peer that finished, not a failure.
+    @exclusivity(unchecked) var networkMayClose = false
     /// Whether waits should give the core away (more processes than cores; processes of
     /// other jobs connected later count too).
-    @exclusivity(unchecked) var oversubscribed: Bool
+    @exclusivity(unchecked) var oversubscribed: Bool { didSet { updateFastPathGates() } }
     /// Cores this process may run on.
     let cores: Int
     /// The CPUs this process could use before `ferry run` bound it to one (FERRY_BIND_CPU);
@@ -46,7 +58,7 @@ public final class Runtime: @unchecked Sendable {
     /// Whether public entry points take `lock`: MPI_THREAD_MULTIPLE, or once a background
     /// worker (nonblocking collectives) exists. Only ever switched from false to true, by a
     /// thread that holds no lock.
-    @exclusivity(unchecked) var locking: Bool
+    @exclusivity(unchecked) var locking: Bool { didSet { updateFastPathGates() } }
     private let mutex: UnsafeMutablePointer<pthread_mutex_t>
 
     // Read from FerryABI on every call: stored as `_world`, `_selfComm`, `_worldRef` and read
@@ -86,7 +98,14 @@ public final class Runtime: @unchecked Sendable {
     /// True while every peer but this process is reached through the node segment at the index
     /// equal to its peer number (every job today): the blocking fast paths then skip the route
     /// lookup. Cleared for good by the first route that differs.
-    @exclusivity(unchecked) var routesAreNodeIndices = true
+    @exclusivity(unchecked) var routesAreNodeIndices = true { didSet { updateFastPathGates() } }
+    /// World ranks reached through TCP (ranks of other nodes), polled by `progress`.
+    @exclusivity(unchecked) var tcpPeers: ContiguousArray<Int32> = []
+    /// Whether the blocking fast paths (FastPath.swift) are off: one flag each, so that their
+    /// gate costs one load. Sends: the lock is in use, or some peer is not reached through
+    /// the node segment at its own index; receives also when waits give the core away.
+    @exclusivity(unchecked) var fastSendOff = false
+    @exclusivity(unchecked) var fastReceiveOff = false
     /// Single copy through process_vm_readv; switched off at the first refusal.
     @exclusivity(unchecked) var singleCopy: Bool
     @exclusivity(unchecked) var bounce: UnsafeMutableRawPointer
@@ -132,9 +151,14 @@ public final class Runtime: @unchecked Sendable {
         busyDestinations.reserveCapacity(max(worldSize, 16))
         contextMask = Array(repeating: ~0, count: 64)   // 4096 context ids
         contextMask[0] &= ~0b11                          // 0: world, 1: self
-        var host = [CChar](repeating: 0, count: 256)
-        gethostname(&host, 255)
-        processorName = String(cString: host)
+        // The launcher names the node (its proxies, FERRY_NODE_NAME); else this host's name.
+        if let name = getenv("FERRY_NODE_NAME"), name.pointee != 0 {
+            processorName = String(cString: name)
+        } else {
+            var host = [CChar](repeating: 0, count: 256)
+            gethostname(&host, 255)
+            processorName = String(cString: host)
+        }
         cores = usableCoreCount()
         var allowed = [Int32](repeating: 0, count: 1024)
         let allowedCount = Int(ferry_allowed_cpus(&allowed, 1024))
@@ -143,24 +167,44 @@ public final class Runtime: @unchecked Sendable {
         } else {
             cpusBeforeBinding = nil
         }
+        // The ranks of this node compete for its cores (known only after start-up: until then, all).
         oversubscribed = tunables.busyPoll == 0 && worldSize > cores
         // After binding (above): the segment's pages are first touched on this rank's CPU.
-        let (id, segment) = try Runtime.startUp(pmi: pmi, tunables: tunables)
-        jobID = id
-        segment?.sleepersPossible = oversubscribed
-        node = segment
-        nodeRef = segment.map { Unmanaged.passUnretained($0) }
+        let job = try Runtime.startUp(pmi: pmi, tunables: tunables, hostName: processorName)
+        jobID = job.jobID
+        nodes = job.nodes
+        job.segment?.sleepersPossible = oversubscribed
+        node = job.segment
+        nodeRef = job.segment.map { Unmanaged.passUnretained($0) }
+        tcp = job.tcp
+        worldAreaRef = nodes.isSingleNode ? nodeRef : nil
+        tcpRef = job.tcp.map { Unmanaged.passUnretained($0) }
+        if job.machineRanks != worldSize { oversubscribed = tunables.busyPoll == 0 && job.machineRanks > cores }
         buildWorldRoutes()
+        updateFastPathGates()
         _ = ferry_allow_ptrace_any()
     }
 
-    /// The job's name and the node segment, agreed with the other ranks in one PMI round.
+    /// What start-up agreed with the other ranks.
+    struct StartedJob {
+        var jobID: String
+        var segment: NodeSegment?
+        var nodes: NodeMap
+        var tcp: TCPTransport?
+        /// Ranks of the job on this machine (nodes that are namespaces of one machine share its cores).
+        var machineRanks: Int
+    }
+
+    /// The job's name, its nodes, the node segment and the network between nodes, agreed with
+    /// the other ranks in one PMI round.
     /// The job id is FERRY_JOBID under Ferry's launcher, "<pid>-<random>" for a singleton, and
     /// under a foreign launcher (Hydra, Slurm) its key-value-space name plus a random token that
-    /// rank 0 draws, so that segment names cannot be guessed. Rank 0 creates the segment and
-    /// puts whether that worked (and the token) before the one barrier, so a full /dev/shm fails
-    /// every rank with the same clear message instead of a time-out.
-    private static func startUp(pmi: PMIClient, tunables: Tunables) throws(MPIError) -> (String, NodeSegment?) {
+    /// rank 0 draws, so that segment names cannot be guessed. The first rank of each node
+    /// creates that node's segment and puts its name (or why creating it failed) before the
+    /// one barrier, so a full /dev/shm fails every rank with the same clear message instead
+    /// of a time-out; in a job on several nodes every rank also puts its network address card
+    /// there, and connects to the ranks of other nodes after it.
+    private static func startUp(pmi: PMIClient, tunables: Tunables, hostName: String) throws(MPIError) -> StartedJob {
         let rank = pmi.rank, size = pmi.size
         let foreign = !pmi.isSingleton && getenv("FERRY_JOBID") == nil
         var jobID: String
@@ -175,47 +219,57 @@ public final class Runtime: @unchecked Sendable {
             kvs = pmi.kvsName.map { c -> Character in c.isLetter || c.isNumber ? c : "_" }.reduce(into: "") { $0.append($1) }
             jobID = kvs + "-" + randomHex(16)   // rank 0's is the job's; the others learn it below
         }
-        guard size > 1 else { return (jobID, nil) }
-        // Node membership: Ferry's own launcher starts every rank on its node; another launcher
-        // says in PMI_process_mapping which ranks share a node. Ranks on several nodes need the
-        // transports between nodes, which this version does not have yet: say so at once
-        // instead of timing out on a segment the other nodes can never map.
-        if foreign, let text = pmi.processMapping() {
-            let nodes: Int
-            do throws(ProcessMapping.ParseError) { nodes = try ProcessMapping(text).nodeCount(size: size) } catch {
-                throw MPIError(.other, error.description)
-            }
-            if nodes > 1 {
-                throw MPIError(.unsupportedOperation, "the launcher placed the \(size) ranks on \(nodes) nodes "
-                               + "(PMI_process_mapping \(text)); this version of Ferry runs a job's ranks on one node only")
-            }
+        guard size > 1 else { return StartedJob(jobID: jobID, segment: nil, nodes: .singleNode(size: 1), tcp: nil, machineRanks: 1) }
+        // Node membership: Ferry's one-node launcher starts every rank on its node; its proxies
+        // (FERRY_NODE_INDEX) and other launchers say in PMI_process_mapping which ranks share one.
+        var nodes = NodeMap.singleNode(size: size)
+        if foreign || getenv("FERRY_NODE_INDEX") != nil, let text = pmi.processMapping() {
+            nodes = try NodeMap(mapping: text, size: size, rank: rank)
         }
-        let layout = NodeLayout(localSize: size, cellBytes: tunables.shmCellBytes,
-                                ringCells: tunables.ringCells(localSize: size))
+        let local = nodes.localRanks
+        let localRank = Int(nodes.localIndex[rank])
+        let layout = NodeLayout(localSize: local.count, cellBytes: tunables.shmCellBytes,
+                                ringCells: tunables.ringCells(localSize: local.count))
         var segment: NodeSegment? = nil
         var failure: MPIError? = nil
-        if rank == 0 {
-            do { segment = try NodeSegment(jobID: jobID, localRank: 0, layout: layout) } catch { failure = error }
-            if foreign { try? pmi.put(key: "ferry-token", value: String(jobID.dropFirst(kvs.count + 1))) }
-            try? pmi.put(key: "ferry-shm", value: failure == nil ? "ok" : "fail:" + hexEncode(failure!.detail))
+        let shmKey = "ferry-shm-\(nodes.myNode)"
+        if local.count > 1 && localRank == 0 {
+            // Segment names start with the pid of the process that keeps the job alive on this
+            // node (the launcher, or the node's proxy), which tells a later job whether a
+            // leftover is stale (SharedSegment.removeOrphans); under a foreign launcher, the job.
+            let stem: String
+            if let keeper = getenv("FERRY_NODE_KEEPER_PID") { stem = "\(String(cString: keeper))-\(randomHex(16))" }
+            else if foreign { stem = kvs + "-" + randomHex(16) }
+            else { stem = jobID }
+            do { segment = try NodeSegment(jobID: stem, localRank: 0, layout: layout, node: nodes.myNode) } catch { failure = error }
+            try? pmi.put(key: shmKey, value: failure == nil ? "ok:" + stem : "fail:" + hexEncode(failure!.detail))
+        }
+        if rank == 0 && foreign { try? pmi.put(key: "ferry-token", value: String(jobID.dropFirst(kvs.count + 1))) }
+        var tcp: TCPTransport? = nil
+        if !nodes.isSingleNode && failure == nil {
+            do { tcp = try openNetwork(pmi: pmi, nodes: nodes, hostName: hostName, localRank: localRank) } catch { failure = error }
         }
         do { try pmi.barrier() } catch { throw MPIError(.other, "PMI barrier failed during start-up: \(error)") }
-        if rank != 0 {
-            if foreign {
-                guard let token = (try? pmi.get(key: "ferry-token")) ?? nil else {
-                    throw MPIError(.other, "PMI: rank 0's job token is missing from the key-value space")
-                }
-                jobID = kvs + "-" + token
+        if rank != 0 && foreign {
+            guard let token = (try? pmi.get(key: "ferry-token")) ?? nil else {
+                throw MPIError(.other, "PMI: rank 0's job token is missing from the key-value space")
             }
-            let v = (try? pmi.get(key: "ferry-shm")) ?? nil
+            jobID = kvs + "-" + token
+        }
+        if local.count > 1 && localRank != 0 && failure == nil {
+            let v = (try? pmi.get(key: shmKey)) ?? nil
             if let v, v.hasPrefix("fail:") {
                 failure = MPIError(.noMem, hexDecode(String(v.dropFirst(5))))
+            } else if let v, v.hasPrefix("ok:") {
+                do { segment = try NodeSegment(jobID: String(v.dropFirst(3)), localRank: localRank, layout: layout, node: nodes.myNode) } catch { failure = error }
             } else {
-                do { segment = try NodeSegment(jobID: jobID, localRank: rank, layout: layout) } catch { failure = error }
+                failure = MPIError(.other, "PMI: the node segment's name is missing from the key-value space (\(shmKey))")
             }
         }
         if let failure { throw failure }
-        return (jobID, segment)
+        var machineRanks = local.count
+        if let tcp { machineRanks = try connectNetwork(tcp, pmi: pmi, nodes: nodes) }
+        return StartedJob(jobID: jobID, segment: segment, nodes: nodes, tcp: tcp, machineRanks: machineRanks)
     }
 
     /// `MPI_Init_thread`: connects to the launcher (or starts as a singleton) and builds
@@ -241,9 +295,12 @@ public final class Runtime: @unchecked Sendable {
     /// synchronizes with every rank so that no peer still needs this process.
     public func finalize() throws(MPIError) {
         try deleteAllAttributes(selfComm)
+        // From here on a peer of another node may finish first and close its connections.
+        networkMayClose = true
         try barrier(world)
         // Drain: control cells (finish, clear to send) other ranks may still be waiting for.
         drainOutgoing()
+        tcp?.close()
         waitForSpawnedJobs()
         ferry_store_release_u32(LauncherWatch.finalized, 1)
         pmi.finalize()
@@ -258,6 +315,11 @@ public final class Runtime: @unchecked Sendable {
     }
 
     public var wallTime: Double { monotonicSeconds() - startTime }
+
+    func updateFastPathGates() {
+        fastSendOff = locking || !routesAreNodeIndices
+        fastReceiveOff = fastSendOff || oversubscribed
+    }
 
     // MARK: locking
 

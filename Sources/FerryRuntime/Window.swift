@@ -313,6 +313,15 @@ extension Runtime {
         if dispUnit <= 0 { throw MPIError(.disp, "displacement unit \(dispUnit) must be positive") }
         if flavor == .create && base == nil && size > 0 { throw MPIError(.base, "MPI_Win_create with a NULL base and size \(size)") }
 
+        // Windows live in shared memory and single copy: every member must be on this node.
+        // Every member of this job sees the same placement, so all refuse alike.
+        let spread = comm.group.worldRanks.contains { $0 < Int32(worldSize) && Int(nodes.nodeOfRank[Int($0)]) != nodes.myNode }
+        if spread {
+            // The ABI layer names the function in the message.
+            throw MPIError(flavor == .shared ? .rmaShared : .unsupportedOperation,
+                           "the communicator's processes are on several nodes; this version of Ferry supports "
+                           + "windows whose processes share one node only (RMA between nodes is not implemented yet)")
+        }
         // A private communicator: the window's barriers never meet the user's traffic.
         let id = try agreeContextID(comm)
         let wcomm = Communicator(contextID: id, group: comm.group, name: "window of \(comm.name)")

@@ -93,10 +93,12 @@ public final class NodeSegment: FrameTransport {
 
     private static let magic: UInt64 = 0x4645_5252_5953_484D  // "FERRYSHM"
 
-    /// Creates (local rank 0) or opens (others) the segment of job `jobID`. `standalone`
-    /// creates a one-rank segment that no one else opens (a singleton that may connect later).
-    public init(jobID: String, localRank: Int, layout: NodeLayout, standalone: Bool = false) throws(MPIError) {
-        let name = standalone ? "/ferry-\(jobID)-solo-\(randomHex(16))" : "/ferry-\(jobID)-node0"
+    /// Creates (local rank 0) or opens (others) the segment of job `jobID` on node `node` (its
+    /// index in the job: nodes that share /dev/shm, as network namespaces of one machine do,
+    /// never open each other's). `standalone` creates a one-rank segment that no one else
+    /// opens (a singleton that may connect later).
+    public init(jobID: String, localRank: Int, layout: NodeLayout, node: Int = 0, standalone: Bool = false) throws(MPIError) {
+        let name = standalone ? "/ferry-\(jobID)-solo-\(randomHex(16))" : "/ferry-\(jobID)-node\(node)"
         self.layout = layout
         self.localRank = localRank
         if localRank == 0 {

@@ -78,7 +78,7 @@ public final class TCPTransport: FrameTransport {
     /// Peers this transport numbers (indices `0..<peerCount`; `index` is this process).
     @inlinable public var peerCount: Int { _peerCount }
 
-    let cookie: [UInt8]
+    private(set) var cookie: [UInt8]
     @exclusivity(unchecked) let maxInline: Int
     @exclusivity(unchecked) let maxFrame: Int
     @exclusivity(unchecked) let sendCapacity: Int
@@ -573,4 +573,15 @@ enum Tag {
     static func listener(_ i: Int) -> UInt64 { listenerKind << 32 | UInt64(i) }
     static func inbound(fd: Int32) -> UInt64 { inboundKind << 32 | UInt64(UInt32(fd)) }
     static func peer(_ p: Int) -> UInt64 { peerKind << 32 | UInt64(p) }
+}
+
+extension TCPTransport {
+    /// Replaces the job's cookie before `establish()`: a job whose cookie one of its processes
+    /// chooses (under a foreign launcher) learns it only after its listener exists.
+    /// - Precondition: 16 to 64 bytes; no connection made yet.
+    public func setCookie(_ cookie: [UInt8]) {
+        precondition((Handshake.minCookieBytes...Handshake.maxCookieBytes).contains(cookie.count),
+                     "TCP transport: a cookie of \(cookie.count) bytes")
+        self.cookie = cookie
+    }
 }

@@ -1,0 +1,93 @@
+// Start-up of the network between nodes (a job on several nodes): every rank opens its TCP
+// listener and puts its address card in the launcher's key-value space before the start-up
+// barrier (Runtime.startUp); after it, every rank reads the cards of the ranks on other nodes
+// and connects (FerryTCP's rule: the lower world rank connects, the higher accepts). The job's
+// cookie, which every connection must present, comes from the launcher (FERRY_JOB_COOKIE,
+// in the ranks' environment only) or, under a foreign launcher, from rank 0 through the
+// key-value space, which only the job's processes read.
+import FerryCore
+import FerrySys
+import FerryPMI
+import FerryTCP
+#if canImport(Glibc)
+import Glibc
+#endif
+
+extension Runtime {
+    /// Opens this rank's TCP listener and puts what the other nodes need: its card, and (the
+    /// first rank of a node) the node's host name and machine identity; rank 0 the cookie when
+    /// the launcher gave none. Before the start-up barrier.
+    static func openNetwork(pmi: PMIClient, nodes: NodeMap, hostName: String, localRank: Int) throws(MPIError) -> TCPTransport {
+        let options = try TCPTransportOptions.fromEnvironment { name in getenv(name).map { String(cString: $0) } }
+        let cookie: [UInt8]
+        if let c = getenv("FERRY_JOB_COOKIE") {
+            cookie = Array(String(cString: c).utf8)
+        } else {
+            // Every rank draws one; rank 0's is the job's (the others read it after the barrier
+            // and give it to the transport before any connection, see connectNetwork).
+            cookie = Array(randomHex(32).utf8)
+            if pmi.rank == 0 { try pmi.put(key: "ferry-cookie", value: String(decoding: cookie, as: UTF8.self)) }
+        }
+        guard cookie.count >= 16 && cookie.count <= 64 else {
+            throw MPIError(.other, "FERRY_JOB_COOKIE must hold 16 to 64 characters (it has \(cookie.count))")
+        }
+        let tcp = try TCPTransport(index: pmi.rank, peerCount: pmi.size, cookie: cookie, hostName: hostName, options: options)
+        try pmi.put(key: "ferry-tcp-\(pmi.rank)", value: tcp.businessCard)
+        if localRank == 0 {
+            try pmi.put(key: "ferry-host-\(nodes.myNode)", value: hexEncode(hostName))
+            try pmi.put(key: "ferry-boot-\(nodes.myNode)", value: machineIdentity())
+        }
+        return tcp
+    }
+
+    /// After the start-up barrier: reads the cards of the ranks on other nodes and connects to
+    /// them (the job's cookie first, when rank 0 chose it). Returns how many of the job's ranks
+    /// run on this machine: nodes that are containers or network namespaces of one machine
+    /// share its cores, which decides whether waits give the core away.
+    static func connectNetwork(_ tcp: TCPTransport, pmi: PMIClient, nodes: NodeMap) throws(MPIError) -> Int {
+        if getenv("FERRY_JOB_COOKIE") == nil && pmi.rank != 0 {
+            guard let c = try pmi.get(key: "ferry-cookie") else {
+                throw MPIError(.other, "PMI: rank 0's cookie is missing from the key-value space")
+            }
+            tcp.setCookie(Array(c.utf8))
+        }
+        var hosts: [String] = []
+        var machineRanks = 0
+        let me = machineIdentity()
+        for n in 0..<nodes.nodeCount {
+            if n == nodes.myNode {
+                hosts.append("")
+                machineRanks += nodes.ranksOfNode[n].count
+                continue
+            }
+            let name = try pmi.get(key: "ferry-host-\(n)").map { hexDecode($0) } ?? "node \(n)"
+            hosts.append(name)
+            if try pmi.get(key: "ferry-boot-\(n)") == me { machineRanks += nodes.ranksOfNode[n].count }
+        }
+        for p in 0..<pmi.size where Int(nodes.nodeOfRank[p]) != nodes.myNode {
+            guard let card = try pmi.get(key: "ferry-tcp-\(p)") else {
+                throw MPIError(.other, "PMI: rank \(p)'s network address card is missing from the key-value space")
+            }
+            try tcp.setPeer(p, card: card, hostName: hosts[Int(nodes.nodeOfRank[p])])
+        }
+        try tcp.establish()
+        return machineRanks
+    }
+
+    /// This machine's identity: the kernel's boot id, the same in every container and
+    /// namespace of one running machine, different on any other.
+    static func machineIdentity() -> String {
+        let fd = open("/proc/sys/kernel/random/boot_id", O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return "unknown-\(randomHex(16))" }
+        defer { close(fd) }
+        var buffer = [UInt8](repeating: 0, count: 64)
+        let n = read(fd, &buffer, 64)
+        guard n > 0 else { return "unknown-\(randomHex(16))" }
+        return String(decoding: buffer[..<n].filter { $0 != 10 }, as: UTF8.self)
+    }
+
+    /// A lost connection between nodes ends the job: the launcher then stops every rank.
+    func networkFailed(_ error: MPIError) -> Never {
+        abort(code: 1, message: error.detail)
+    }
+}
