@@ -18,11 +18,13 @@ public enum FerryCommand {
     }
 
     static let subcommands: [Subcommand] = [
-        Subcommand(name: "run", summary: "start an MPI job on this node (also: mpiexec, mpirun)",
+        Subcommand(name: "run", summary: "start an MPI job on this node or on several hosts (also: mpiexec, mpirun)",
                    main: RunCommand.main),
         Subcommand(name: "cc", summary: "compile and link a C program with Ferry's mpi.h and libmpi (also: mpicc)",
                    main: { CompileCommand.main(.c, $0) }),
         Subcommand(name: "c++", summary: "the same for C++ (also: mpicxx)", main: { CompileCommand.main(.cxx, $0) }),
+        Subcommand(name: "proxy", summary: "one host's part of a multi-node job (started by 'ferry run')",
+                   main: ProxyCommand.main),
         Subcommand(name: "info", summary: "print the version, paths, transports and tunables", main: InfoCommand.main),
         Subcommand(name: "version", summary: "print the version", main: { _ in
             POSIX.writeAll(1, "ferry \(ferryVersion)\n")

@@ -23,6 +23,12 @@ enum JobFailure: Equatable {
     case pmiFlood(rank: Int, pid: Int32, pendingBytes: Int)
     /// The reader of the launcher's stdout (1) or stderr (2) went away, or writing failed.
     case outputClosed(stream: Int32, errno: Int32)
+    /// Multi-node: the proxy of `host` could not be started (`command` failed: `detail` says how).
+    case proxyStartFailed(host: String, command: String, detail: String)
+    /// Multi-node: the proxy of `host` (its pid on that host) ended without its final report.
+    case proxyEnded(host: String, pid: Int32, detail: String)
+    /// Multi-node: the channel of `host`'s proxy carried something invalid.
+    case proxyProtocol(host: String, detail: String)
 
     /// The line printed to stderr (without newline).
     func message(host: String) -> String {
@@ -51,6 +57,12 @@ enum JobFailure: Equatable {
         case let .outputClosed(stream, code):
             let name = stream == 1 ? "standard output" : "standard error"
             return "ferry run: cannot write the job's \(name): \(String(cString: strerror(code)))\(code == EPIPE ? " (its reader has gone)" : ""); job terminated"
+        case let .proxyStartFailed(host, command, detail):
+            return "ferry run: could not start the proxy for host \(host) (\(command)): \(detail); job terminated"
+        case let .proxyEnded(host, pid, detail):
+            return "ferry run: proxy on host \(host) (pid \(pid)) ended unexpectedly (\(detail)); job terminated"
+        case let .proxyProtocol(host, detail):
+            return "ferry run: invalid message from the proxy on host \(host): \(detail); job terminated"
         }
     }
 
@@ -67,6 +79,7 @@ enum JobFailure: Equatable {
         case .pmiClosed: return 1
         case .pmiFlood: return 1
         case .outputClosed(_, let code): return code == EPIPE ? 128 + SIGPIPE : 1
+        case .proxyStartFailed, .proxyEnded, .proxyProtocol: return 1
         }
     }
 

@@ -23,22 +23,6 @@ import Glibc
 import FerryPMI
 
 final class JobSupervisor {
-    /// The launcher's view of one rank.
-    private struct Rank {
-        let index: Int
-        var pid: pid_t = -1
-        var pmiFD: Int32 = -1
-        var pmiBuffer = PMILineBuffer()
-        /// PMI replies not yet written (the socket was full), from `pmiOutHead` on.
-        var pmiOut: [UInt8] = []
-        var pmiOutHead = 0
-        /// When the rank's PMI connection closed (EOF) while it was still running.
-        var pmiClosedAt: Double?
-        var stdout: OutputForwarder
-        var stderr: OutputForwarder
-        var status: POSIX.ExitStatus?
-    }
-
     static let killGraceSeconds = 0.2
     static let giveUpSeconds = 0.8
     /// How long a rank that closed its PMI socket before finalize has to exit by itself (its
@@ -53,7 +37,7 @@ final class JobSupervisor {
     private let jobID: String
     private let host = POSIX.hostName()
     private let server: PMIServerState
-    private var ranks: [Rank] = []
+    private let local: LocalRanks<OutputSink>
     private var failure: JobFailure?
     private var firstNonZeroExit: Int32?
     private var teardownStart: Double?
@@ -72,6 +56,7 @@ final class JobSupervisor {
         self.launcherPath = launcherPath
         self.jobID = jobID
         self.server = Self.makeServer(options: options, jobID: jobID)
+        self.local = LocalRanks(server: server, stdoutSink: stdoutSink, stderrSink: stderrSink)
     }
 
     /// The job's PMI server: one key-value space, `get_appnum` answering each rank's context.
@@ -106,8 +91,19 @@ final class JobSupervisor {
         if let cpu { ours.append(("FERRY_BIND_CPU", "\(cpu)")) }
         // Like Open MPI: a shell's `pwd` trusts PWD, which would still name the launcher's directory.
         if let directory = options.workingDirectory(ofApplication: application) { ours.append(("PWD", directory)) }
-        let reserved = Set(["PMI_PORT", "PMI_ID", "PMI_SPAWNED", "FERRY_LAUNCHER", "FERRY_BIND_CPU"] + ours.map { $0.0 })
-        let overrides = options.environment(ofApplication: application).map { ($0.name, $0.value) } + ours
+        return mergedEnvironment(base: base, settings: options.environment(ofApplication: application).map { ($0.name, $0.value) },
+                                 ours: ours)
+    }
+
+    /// A rank's environment from its parts: `base` (the launcher's) minus every variable a
+    /// launcher sets (PMI and Ferry job variables it may itself have inherited), then the
+    /// user's `settings` in order, then the launcher's own variables `ours`; a later setting of
+    /// a name replaces an earlier one in place. Shared by the one-node path and the proxy.
+    static func mergedEnvironment(base: [String], settings: [(String, String)], ours: [(String, String)]) -> [String] {
+        let reserved = Set(["PMI_PORT", "PMI_ID", "PMI_SPAWNED", "FERRY_LAUNCHER", "FERRY_BIND_CPU",
+                            "FERRY_NODE_INDEX", "FERRY_NODE_COUNT", "FERRY_NODE_NAME", "FERRY_NODE_KEEPER_PID",
+                            "FERRY_JOB_COOKIE"] + ours.map { $0.0 })
+        let overrides = settings + ours
         let overridden = reserved.union(overrides.map { $0.0 })
         var result = base.filter { entry in
             let name = entry.split(separator: "=", maxSplits: 1).first.map(String.init) ?? entry
@@ -126,8 +122,13 @@ final class JobSupervisor {
     /// default when the ranks fit on the CPUs, so two busy ranks never share a core while
     /// another one idles (the scheduler's wake-up placement does that to unbound ranks).
     static func placement(_ options: RunOptions) -> [Int]? {
+        placement(cpuSet: options.cpuSet, bindToCore: options.bindToCore, rankCount: options.rankCount)
+    }
+
+    /// The same from its parts (a proxy places its host's `rankCount` ranks on its own CPUs).
+    static func placement(cpuSet: [Int]?, bindToCore: Bool?, rankCount: Int) -> [Int]? {
         var cpus: [Int]
-        if let wanted = options.cpuSet {
+        if let wanted = cpuSet {
             // The given set becomes the launcher's own affinity too, so unbound ranks (and a
             // job spawned from a bound rank) may use all of it.
             let c = wanted.map { Int32($0) }
@@ -137,10 +138,10 @@ final class JobSupervisor {
             cpus = POSIX.allowedCPUs()
         }
         guard !cpus.isEmpty else { return nil }
-        switch options.bindToCore {
+        switch bindToCore {
         case false?: return nil
         case true?: return cpus
-        case nil: return options.rankCount <= cpus.count ? cpus : nil
+        case nil: return rankCount <= cpus.count ? cpus : nil
         }
     }
 
@@ -153,33 +154,23 @@ final class JobSupervisor {
         let deadline = options.timeoutSeconds.map { POSIX.now() + $0 }
         for (index, application) in options.applicationOfEachRank.enumerated() {
             let context = options.applications[application]
-            let prefix = options.tagOutput ? "[\(index)] " : ""
-            var rank = Rank(index: index, stdout: OutputForwarder(sourceFD: -1, sink: stdoutSink, prefix: prefix),
-                            stderr: OutputForwarder(sourceFD: -1, sink: stderrSink, prefix: prefix))
             let env = Self.environment(base: base, options: options, jobID: jobID, rank: index,
                                        launcherPath: launcherPath, cpu: placement.map { $0[index % $0.count] },
                                        universeSize: server.universeSize)
-            switch RankSpawner.spawn(path: programPaths[application], argv: [context.program] + context.arguments,
-                                     environment: env,
-                                     workingDirectory: options.workingDirectory(ofApplication: application),
-                                     stdinFD: devNull) {
-            case .success(let spawned):
-                rank.pid = spawned.pid
-                rank.pmiFD = spawned.pmiFD
-                rank.stdout = OutputForwarder(sourceFD: spawned.stdoutFD, sink: stdoutSink, prefix: prefix)
-                rank.stderr = OutputForwarder(sourceFD: spawned.stderrFD, sink: stderrSink, prefix: prefix)
-                ranks.append(rank)
-            case .failure(let error):
+            if case .failure(let error) = local.spawn(rank: index, path: programPaths[application],
+                                                      argv: [context.program] + context.arguments, environment: env,
+                                                      workingDirectory: options.workingDirectory(ofApplication: application),
+                                                      stdinFD: devNull, tag: options.tagOutput) {
                 beginTeardown(.spawnFailed(rank: index, message: error.message))
+                break
             }
-            if failure != nil { break }
         }
         if devNull >= 0 { _ = close(devNull) }
         // A job started by MPI_Comm_spawn (its ranks connect to FERRY_PARENT_PORT) ends with the
         // process that spawned it: checked at every wake-up (at least every 0.25 s).
         let spawner: pid_t? = options.globalEnvironment.contains { $0.name == "FERRY_PARENT_PORT" } ? getppid() : nil
 
-        while ranks.contains(where: { $0.status == nil }) {
+        while !local.allExited {
             let now = POSIX.now()
             if teardownStart == nil, let spawner, getppid() != spawner {
                 beginTeardown(.spawnerEnded(pid: spawner))
@@ -187,19 +178,20 @@ final class JobSupervisor {
             }
             if let start = teardownStart {
                 if !killSent && now >= start + Self.killGraceSeconds {
-                    signalLiveRanks(SIGKILL)
+                    local.signalAll(SIGKILL)
                     killSent = true
                 }
                 if now >= start + Self.giveUpSeconds { break }
             } else if let deadline, now >= deadline {
                 beginTeardown(.timedOut(seconds: options.timeoutSeconds ?? 0))
                 continue
-            } else if let closed = ranks.first(where: { $0.status == nil && $0.pmiClosedAt.map { now >= $0 + Self.pmiClosedGraceSeconds } ?? false }) {
-                beginTeardown(.pmiClosed(rank: closed.index, pid: closed.pid))
+            } else if let closed = local.closedPMI(now: now, grace: Self.pmiClosedGraceSeconds) {
+                beginTeardown(.pmiClosed(rank: closed, pid: local.ranks[closed].pid))
                 continue
             }
             pollOnce(timeoutMs: pollTimeoutMs(now: now, deadline: deadline))
-            reap()
+            local.reap()
+            handleEvents()
             checkSinks()
         }
         return finish()
@@ -218,41 +210,28 @@ final class JobSupervisor {
             next = min(next, killSent ? start + Self.giveUpSeconds : start + Self.killGraceSeconds)
         } else {
             if let deadline { next = min(next, deadline) }
-            for rank in ranks where rank.status == nil {
-                if let closed = rank.pmiClosedAt { next = min(next, closed + Self.pmiClosedGraceSeconds) }
-            }
+            if let closed = local.nextClosedPMIDeadline(grace: Self.pmiClosedGraceSeconds) { next = min(next, closed) }
         }
         return Int32(max(0, (next - now) * 1000).rounded(.up))
     }
 
     /// Waits for one batch of events and handles them.
     private func pollOnce(timeoutMs: Int32) {
-        enum Source { case signals, pmi(Int), stdout(Int), stderr(Int), sink(OutputSink) }
+        enum Source { case signals, rank(LocalRanks<OutputSink>.Source), sink(OutputSink) }
         var fds: [pollfd] = [pollfd(fd: signalFD, events: Int16(POLLIN), revents: 0)]
         var sources: [Source] = [.signals]
         for sink in [stdoutSink, stderrSink] where sink.pendingBytes > 0 && sink.brokenErrno == nil {
             fds.append(pollfd(fd: sink.fd, events: Int16(POLLOUT), revents: 0)); sources.append(.sink(sink))
         }
-        // A backed-up sink stops the reading of ranks' output: they wait in write(2) meanwhile.
-        let readStdout = !stdoutSink.isAboveHighWater, readStderr = !stderrSink.isAboveHighWater
-        for rank in ranks {
-            if rank.pmiFD >= 0 {
-                let events = POLLIN | (rank.pmiOut.count > rank.pmiOutHead ? POLLOUT : 0)
-                fds.append(pollfd(fd: rank.pmiFD, events: Int16(events), revents: 0)); sources.append(.pmi(rank.index))
-            }
-            if rank.stdout.isOpen && readStdout { fds.append(pollfd(fd: rank.stdout.sourceFD, events: Int16(POLLIN), revents: 0)); sources.append(.stdout(rank.index)) }
-            if rank.stderr.isOpen && readStderr { fds.append(pollfd(fd: rank.stderr.sourceFD, events: Int16(POLLIN), revents: 0)); sources.append(.stderr(rank.index)) }
-        }
+        var rankSources: [LocalRanks<OutputSink>.Source] = []
+        local.addPollEntries(to: &fds, sources: &rankSources)
+        sources += rankSources.map { .rank($0) }
         let n = poll(&fds, nfds_t(fds.count), timeoutMs)
         guard n > 0 else { return }
         for (i, entry) in fds.enumerated() where entry.revents != 0 {
             switch sources[i] {
             case .signals: handleSignals()
-            case .pmi(let r):
-                if entry.revents & Int16(POLLOUT) != 0 { flushPMI(rank: r) }
-                if entry.revents & ~Int16(POLLOUT) != 0 { servePMI(rank: r) }
-            case .stdout(let r): ranks[r].stdout.pump()
-            case .stderr(let r): ranks[r].stderr.pump()
+            case .rank(let source): local.handle(source, revents: entry.revents)
             case .sink(let sink): sink.flush()
             }
         }
@@ -263,107 +242,35 @@ final class JobSupervisor {
             if failure == nil {
                 beginTeardown(.interrupted(signal: signal), firstSignal: signal)
             } else {
-                signalLiveRanks(signal)
+                local.signalAll(signal)
             }
         }
     }
 
-    /// Reads what is available on a rank's PMI socket (a bounded number of reads, so a rank
-    /// that floods requests cannot keep the loop to itself) and performs the server's actions.
-    private func servePMI(rank index: Int, maxReads: Int = 16) {
-        var buffer = [UInt8](repeating: 0, count: 16384)
-        var reads = 0
-        while ranks[index].pmiFD >= 0 && reads < maxReads {
-            reads += 1
-            switch POSIX.read(ranks[index].pmiFD, into: &buffer) {
-            case .data(let n):
-                ranks[index].pmiBuffer.append(Array(buffer[..<n]))
-                while let event = ranks[index].pmiBuffer.nextLine() {
-                    switch event {
-                    case .line(let line): perform(server.handle(client: index, line: line))
-                    case .overlong:
-                        perform([.send(client: index, line: PMIMessage("error", ["rc": "-1", "msg": "line_too_long"]).line)])
+    /// Decides what the ranks' events mean for the job: the first failure tears it down.
+    private func handleEvents() {
+        for event in local.takeEvents() {
+            switch event {
+            case let .pmiFlood(index, pending):
+                beginTeardown(.pmiFlood(rank: index, pid: local.ranks[index].pid, pendingBytes: pending))
+            case let .aborted(index, code):
+                beginTeardown(.aborted(rank: index, pid: local.ranks[index].pid, code: code))
+            case .fence:
+                break  // one node: the server releases its barrier itself
+            case let .exited(index, status):
+                guard failure == nil else { continue }
+                let pid = local.ranks[index].pid
+                switch status {
+                case .signaled(let signal):
+                    beginTeardown(.signaled(rank: index, pid: pid, signal: signal))
+                case .exited(let code):
+                    if server.hasFinalized(client: index) {
+                        if code != 0 && firstNonZeroExit == nil { firstNonZeroExit = code }
+                    } else if code != 0 || server.hasInitialized(client: index) {
+                        // A program that never spoke PMI and exits 0 (`mpiexec -n 2 hostname`) is fine.
+                        beginTeardown(.exitedEarly(rank: index, pid: pid, code: code,
+                                                   initialized: server.hasInitialized(client: index)))
                     }
-                }
-            case .wouldBlock:
-                return
-            case .endOfFile:
-                _ = close(ranks[index].pmiFD)
-                ranks[index].pmiFD = -1
-                // Still running, initialized and not finalized: it has lost its launcher
-                // connection (or closed it), and the job cannot finish; fail it unless it
-                // exits by itself within the grace period.
-                if ranks[index].status == nil && server.hasInitialized(client: index) && !server.hasFinalized(client: index) {
-                    ranks[index].pmiClosedAt = POSIX.now()
-                }
-            }
-        }
-    }
-
-    /// Writes a rank's queued PMI replies as far as its socket takes them.
-    private func flushPMI(rank index: Int) {
-        while ranks[index].pmiFD >= 0 && ranks[index].pmiOutHead < ranks[index].pmiOut.count {
-            let head = ranks[index].pmiOutHead
-            let n = ranks[index].pmiOut.withUnsafeBytes { b in
-                send(ranks[index].pmiFD, b.baseAddress! + head, b.count - head, Int32(MSG_DONTWAIT | MSG_NOSIGNAL))
-            }
-            if n > 0 { ranks[index].pmiOutHead += n; continue }
-            if n < 0 && errno == EINTR { continue }
-            if n < 0 && errno == EAGAIN { break }
-            // The rank closed its end: EOF on the read side will tell.
-            ranks[index].pmiOut.removeAll(); ranks[index].pmiOutHead = 0
-            return
-        }
-        if ranks[index].pmiOutHead == ranks[index].pmiOut.count {
-            ranks[index].pmiOut.removeAll(keepingCapacity: true); ranks[index].pmiOutHead = 0
-        }
-    }
-
-    private func perform(_ actions: [PMIServerAction]) {
-        for action in actions {
-            switch action {
-            case let .send(client, line):
-                guard ranks.indices.contains(client), ranks[client].pmiFD >= 0 else { continue }
-                ranks[client].pmiOut.append(contentsOf: line.utf8)
-                flushPMI(rank: client)
-                let pending = ranks[client].pmiOut.count - ranks[client].pmiOutHead
-                if pending > PMILimits.pendingReplyBytes && failure == nil {
-                    beginTeardown(.pmiFlood(rank: client, pid: ranks[client].pid, pendingBytes: pending))
-                }
-            case let .abort(client, code):
-                if failure == nil {
-                    beginTeardown(.aborted(rank: client, pid: ranks[client].pid, code: code))
-                }
-            case .finalized:
-                break
-            }
-        }
-    }
-
-    /// Collects every rank that has exited and decides whether its exit fails the job.
-    private func reap() {
-        for index in ranks.indices where ranks[index].status == nil {
-            var raw: Int32 = 0
-            let r = waitpid(ranks[index].pid, &raw, WNOHANG)
-            guard r == ranks[index].pid else { continue }
-            let status = POSIX.decode(waitStatus: raw)
-            ranks[index].status = status
-            // Its last PMI lines (finalize, abort) and output may still be unread.
-            servePMI(rank: index)
-            ranks[index].stdout.drain()
-            ranks[index].stderr.drain()
-            guard failure == nil else { continue }
-            let pid = ranks[index].pid
-            switch status {
-            case .signaled(let signal):
-                beginTeardown(.signaled(rank: index, pid: pid, signal: signal))
-            case .exited(let code):
-                if server.hasFinalized(client: index) {
-                    if code != 0 && firstNonZeroExit == nil { firstNonZeroExit = code }
-                } else if code != 0 || server.hasInitialized(client: index) {
-                    // A program that never spoke PMI and exits 0 (`mpiexec -n 2 hostname`) is fine.
-                    beginTeardown(.exitedEarly(rank: index, pid: pid, code: code,
-                                               initialized: server.hasInitialized(client: index)))
                 }
             }
         }
@@ -373,38 +280,19 @@ final class JobSupervisor {
         guard failure == nil else { return }
         failure = reason
         teardownStart = POSIX.now()
-        signalLiveRanks(firstSignal)
-    }
-
-    /// Signals the process group of every rank (each leads its own): what a rank started
-    /// itself (a wrapper script's program, helpers) goes down with it. The group of a rank
-    /// already reaped is signalled too while it still has members; its id cannot be given to a
-    /// new process while any member lives (the kernel does not reuse a pid still in use as a
-    /// group id), so only an empty group's id can have been recycled, by a process that made
-    /// itself a group leader since: a case the pid space makes remote, accepted here.
-    private func signalLiveRanks(_ signal: Int32) {
-        for rank in ranks where rank.pid > 0 {
-            if kill(-rank.pid, signal) != 0 && rank.status == nil { _ = kill(rank.pid, signal) }
-        }
+        local.signalAll(firstSignal)
     }
 
     /// Flushes all output, prints the failure line, removes leftover segments, returns the status.
     private func finish() -> Int32 {
         let limit: Double? = failure == nil ? nil : POSIX.now() + 1
         var stopped = false
-        for index in ranks.indices {
+        for index in local.ranks.indices {
             // What the rank wrote last may still be in its pipes, more than the sinks hold.
-            while !stopped {
-                ranks[index].stdout.drain()
-                ranks[index].stderr.drain()
-                let blocked = (ranks[index].stdout.isOpen && stdoutSink.isAboveHighWater)
-                    || (ranks[index].stderr.isOpen && stderrSink.isAboveHighWater)
-                if !blocked { break }
+            while !stopped && local.drainOutput(index) {
                 stopped = !waitForSinks(limit: limit)
             }
-            ranks[index].stdout.finish()
-            ranks[index].stderr.finish()
-            if ranks[index].pmiFD >= 0 { _ = close(ranks[index].pmiFD); ranks[index].pmiFD = -1 }
+            local.finish(index)
         }
         checkSinks()
         if let failure { stderrSink.enqueue(Array((failure.message(host: host) + "\n").utf8)) }
@@ -422,8 +310,13 @@ final class JobSupervisor {
     /// job's result); after a failure until `limit`. Returns false when the wait should stop:
     /// past `limit`, or a relayed signal (SIGINT, SIGTERM, SIGHUP) arrived.
     private func waitForSinks(limit: Double?) -> Bool {
+        Self.waitForSinks([stdoutSink, stderrSink], signalFD: signalFD, limit: limit)
+    }
+
+    /// `waitForSinks` for any sinks; shared with MultiNodeSupervisor.
+    static func waitForSinks(_ sinks: [OutputSink], signalFD: Int32, limit: Double?) -> Bool {
         if let limit, POSIX.now() >= limit { return false }
-        let waiting = [stdoutSink, stderrSink].filter { $0.pendingBytes > 0 && $0.brokenErrno == nil }
+        let waiting = sinks.filter { $0.pendingBytes > 0 && $0.brokenErrno == nil }
         var fds = [pollfd(fd: signalFD, events: Int16(POLLIN), revents: 0)]
         fds += waiting.map { pollfd(fd: $0.fd, events: Int16(POLLOUT), revents: 0) }
         _ = poll(&fds, nfds_t(fds.count), 100)

@@ -2,22 +2,32 @@
 // at a time, so lines of different ranks never interleave mid-line. Optionally prefixes each
 // line with `[rank] `. A partial line waits for its newline, for EOF, or for the end of the
 // job; a partial line longer than `maxPartialBytes` is forwarded as it is, to bound memory.
-// Lines go to an OutputSink, which never blocks.
+// Lines go to a LineSink, which never blocks: the launcher's own stdout or stderr (OutputSink),
+// or, in a multi-node job's proxy, output frames on the channel to the launcher
+// (ProxyStreamSink).
 #if canImport(Glibc)
 import Glibc
 #endif
 
-struct OutputForwarder {
+/// Where forwarded lines go. `enqueue` takes whole lines (or one forced partial line) and
+/// keeps them together: nothing else is put between their bytes.
+protocol LineSink: AnyObject {
+    func enqueue<C: Collection>(_ bytes: C) where C.Element == UInt8
+    /// Above its high-water mark: stop reading the sources that feed it.
+    var isAboveHighWater: Bool { get }
+}
+
+struct OutputForwarder<Sink: LineSink> {
     /// Read end of the rank's pipe; -1 once closed.
     private(set) var sourceFD: Int32
-    /// Where lines go: the launcher's stdout or stderr.
-    let sink: OutputSink
+    /// Where lines go: the launcher's stdout or stderr, or a proxy's channel.
+    let sink: Sink
     /// Bytes put before every line (empty unless tagging).
     let prefix: [UInt8]
     private var partial: [UInt8] = []
-    static let maxPartialBytes = 65536
+    static var maxPartialBytes: Int { 65536 }
 
-    init(sourceFD: Int32, sink: OutputSink, prefix: String) {
+    init(sourceFD: Int32, sink: Sink, prefix: String) {
         self.sourceFD = sourceFD
         self.sink = sink
         self.prefix = Array(prefix.utf8)

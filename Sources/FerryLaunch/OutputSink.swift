@@ -14,7 +14,7 @@
 import Glibc
 #endif
 
-final class OutputSink {
+final class OutputSink: LineSink {
     enum Mode { case write, send }
     /// The stream's number as the user knows it (1 or 2), for messages.
     let stream: Int32
@@ -42,6 +42,15 @@ final class OutputSink {
         } else {
             fd = stream; ownsFD = false; mode = kind == S_IFSOCK ? .send : .write
         }
+    }
+
+    /// A sink on a descriptor of our own, already non-blocking (the write end of the pipe to a
+    /// proxy's stdin); closed with the sink. `stream` names it in messages.
+    init(ownedNonBlockingFD fd: Int32, stream: Int32) {
+        self.stream = stream
+        self.fd = fd
+        ownsFD = true
+        mode = .write
     }
 
     deinit { if ownsFD { _ = close(fd) } }

@@ -24,15 +24,16 @@ enum RankSpawner {
     /// Spawns `path` with `argv` and `environment` (`NAME=value` strings), in
     /// `workingDirectory` if given (then `path` should be absolute: exec looks it up after the
     /// change of directory).
+    /// Without `pmiSocket` (a multi-node job's proxy) no socketpair is made: `pmiFD` is -1.
     /// - Returns: the launcher's ends, or an error message.
     static func spawn(path: String, argv: [String], environment: [String], workingDirectory: String? = nil,
-                      stdinFD: Int32) -> Result<SpawnedRank, SpawnError> {
+                      stdinFD: Int32, pmiSocket: Bool = true) -> Result<SpawnedRank, SpawnError> {
         let addChdir = workingDirectory == nil ? nil : addChdirFunction()
         if workingDirectory != nil && addChdir == nil {
             return .failure(SpawnError("-wdir needs posix_spawn_file_actions_addchdir_np (glibc 2.29 or later)"))
         }
         var sockets: [Int32] = [-1, -1]
-        guard socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0, &sockets) == 0 else {
+        guard !pmiSocket || socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0, &sockets) == 0 else {
             return .failure(SpawnError("socketpair failed: \(String(cString: strerror(errno)))"))
         }
         guard let outPipe = POSIX.makePipe() else {
@@ -46,7 +47,7 @@ enum RankSpawner {
         let out = [outPipe.read, outPipe.write], err = [errPipe.read, errPipe.write]
         // dup2(3, 3) would leave close-on-exec set; move the child end off descriptor 3 first.
         var childSocket = sockets[1]
-        if childSocket == childPMIFD {
+        if pmiSocket && childSocket == childPMIFD {
             childSocket = fcntl(sockets[1], F_DUPFD_CLOEXEC, childPMIFD + 1)
             _ = close(sockets[1])
         }
@@ -57,7 +58,7 @@ enum RankSpawner {
         posix_spawn_file_actions_adddup2(&actions, stdinFD, 0)
         posix_spawn_file_actions_adddup2(&actions, out[1], 1)
         posix_spawn_file_actions_adddup2(&actions, err[1], 2)
-        posix_spawn_file_actions_adddup2(&actions, childSocket, childPMIFD)
+        if pmiSocket { posix_spawn_file_actions_adddup2(&actions, childSocket, childPMIFD) }
         if let workingDirectory, let addChdir {
             // Can fail only for lack of memory. The child changes directory after the dup2s and
             // before exec; a relative directory would be taken from the launcher's (RunCommand
@@ -95,7 +96,7 @@ enum RankSpawner {
             }
             return .failure(SpawnError("cannot execute '\(path)': \(String(cString: strerror(rc)))"))
         }
-        for fd in [sockets[0], out[0], err[0]] { POSIX.setNonBlocking(fd) }
+        for fd in [sockets[0], out[0], err[0]] where fd >= 0 { POSIX.setNonBlocking(fd) }
         return .success(SpawnedRank(pid: pid, pmiFD: sockets[0], stdoutFD: out[0], stderrFD: err[0]))
     }
 

@@ -26,6 +26,14 @@ enum RunCommand {
                 return failure.status
             case .success(let programPaths):
                 POSIX.ensureStandardDescriptors()
+                if case .success(let plan?) = hostPlan(options), needsProxies(plan, options) {
+                    guard let ferry = launcherPath() else {
+                        POSIX.writeAll(2, "ferry run: cannot find this ferry executable (/proc/self/exe) to start the proxies\n")
+                        return 1
+                    }
+                    return MultiNodeSupervisor(options: options, programPaths: programPaths, plan: plan, jobID: newJobID(),
+                                               launcherPath: ferry).run()
+                }
                 return JobSupervisor(options: options, programPaths: programPaths, jobID: newJobID(),
                                      launcherPath: launcherPath()).run()
             }
@@ -80,34 +88,59 @@ enum RunCommand {
 
     /// Why the hosts (`--hosts`, `--hostfile`, `--map-by`, `-ppn`) cannot be used, or nil: a
     /// hostfile that cannot be read or parsed, more ranks than slots without --oversubscribe,
-    /// or ranks mapped to another host (this launcher starts ranks on its own host only, for
-    /// now). A job that names only this host runs as without hosts.
+    /// or (with the default `ssh {host}` template only) a host name that does not resolve.
+    /// With a template of its own the start of that host's proxy tells (MultiNodeSupervisor).
     static func hostProblem(_ options: RunOptions) -> String? {
+        switch hostPlan(options) {
+        case .failure(let error): return error.message
+        case .success(nil): return nil
+        case .success(let plan?):
+            guard needsProxies(plan, options), options.launchExec == nil, options.launcher != .fork else { return nil }
+            for (h, host) in plan.hosts.enumerated() where plan.ranksPerHost[h] > 0 && !isThisHost(host.name, POSIX.hostName()) {
+                if let problem = resolveProblem(host.name) { return "unknown host '\(host.name)': \(problem)" }
+            }
+            return nil
+        }
+    }
+
+    /// Where the ranks go, from `--hosts` and `--hostfile`; nil when neither is given (this
+    /// host only), or the message that says why the hosts cannot be used.
+    static func hostPlan(_ options: RunOptions) -> Result<HostPlan?, LaunchError> {
         // -ppn alone changes nothing on one host (as in MPICH: no hosts means this one).
-        guard options.hosts != nil || options.hostfile != nil else { return nil }
+        guard options.hosts != nil || options.hostfile != nil else { return .success(nil) }
+        func fail(_ m: String) -> Result<HostPlan?, LaunchError> { .failure(LaunchError(message: m, status: 2)) }
         var hosts = options.hosts ?? []
         if let file = options.hostfile {
             guard let data = FileManager.default.contents(atPath: file), let text = String(data: data, encoding: .utf8) else {
-                return "cannot read hostfile '\(file)'"
+                return fail("cannot read hostfile '\(file)'")
             }
             do throws(HostList.ParseError) { hosts += try HostList.parse(hostfile: text, path: file) } catch {
-                return error.description
+                return fail(error.description)
             }
         }
         if hosts.isEmpty { hosts = [HostSlots("localhost", slots: options.ranksPerHost ?? options.rankCount)] }
-        let plan: HostPlan
         do throws(HostList.ParseError) {
-            plan = try HostPlan(ranks: options.rankCount, hosts: hosts, mapBy: options.mapBy,
-                                ranksPerHost: options.ranksPerHost, oversubscribe: options.oversubscribe)
-        } catch { return error.description }
+            return .success(try HostPlan(ranks: options.rankCount, hosts: hosts, mapBy: options.mapBy,
+                                         ranksPerHost: options.ranksPerHost, oversubscribe: options.oversubscribe))
+        } catch { return fail(error.description) }
+    }
+
+    /// Whether the job needs proxies: a host with ranks is not this host (or `-launcher fork`
+    /// names more than one host). A job on this host alone runs as without hosts.
+    static func needsProxies(_ plan: HostPlan, _ options: RunOptions) -> Bool {
         let me = POSIX.hostName()
-        let remote = plan.hosts.indices.filter { plan.ranksPerHost[$0] > 0 && !isThisHost(plan.hosts[$0].name, me) }
-        guard remote.isEmpty else {
-            let names = remote.map { plan.hosts[$0].name }.joined(separator: ", ")
-            return "ranks mapped to \(names): starting ranks on other hosts is not implemented yet "
-                + "(this ferry runs a job's ranks on this host only; name this host as localhost or \(me))"
-        }
-        return nil
+        let used = plan.hosts.indices.filter { plan.ranksPerHost[$0] > 0 }
+        return used.contains { !isThisHost(plan.hosts[$0].name, me) }
+    }
+
+    /// Nil if `name` resolves (getaddrinfo), else why not.
+    static func resolveProblem(_ name: String) -> String? {
+        var hints = addrinfo()
+        hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
+        var list: UnsafeMutablePointer<addrinfo>?
+        let rc = getaddrinfo(name, nil, &hints, &list)
+        if rc == 0 { freeaddrinfo(list); return nil }
+        return "cannot resolve it (\(String(cString: gai_strerror(rc))))"
     }
 
     /// Whether `name` names the host the launcher runs on.

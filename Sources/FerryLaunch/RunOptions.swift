@@ -53,6 +53,14 @@ public struct RunOptions: Equatable, Sendable {
     /// `--launch-exec TEMPLATE` (`-launcher-exec`): the command that starts a host's proxy,
     /// `{host}` standing for the host (default `ssh {host}`).
     public var launchExec: String?
+    /// `-launcher ssh|fork` (Hydra's spelling): fork starts every host's proxy on this machine,
+    /// without the template (a multi-"host" job on one machine); nil or ssh: the template.
+    public var launcher: Launcher?
+
+    /// How the proxies of a multi-node job are started.
+    public enum Launcher: String, Equatable, Sendable {
+        case ssh, fork
+    }
 
     public init() {}
 
@@ -282,6 +290,10 @@ public struct RunOptions: Equatable, Sendable {
             case "--launch-exec", "-launcher-exec", "--launcher-exec":
                 guard let text = required(), !text.isEmpty else { return .error("\(name) needs a command such as 'ssh {host}'") }
                 options.launchExec = text
+            case "-launcher", "--launcher":
+                guard let text = required() else { return .error("\(name) needs ssh or fork") }
+                guard let l = Launcher(rawValue: text.lowercased()) else { return .error("\(name): '\(text)' is not ssh or fork") }
+                options.launcher = l
             case "--tag-output", "-tag-output", "-prepend-rank", "--prepend-rank", "-l":
                 options.tagOutput = true
             case "--bind-to", "-bind-to", "-binding":
@@ -358,7 +370,12 @@ public struct RunOptions: Equatable, Sendable {
           -ppn N, -perhost N          N ranks per host (instead of each host's slots)
           --oversubscribe             allow more ranks than the hosts' slots (on this host alone
                                       ranks may always outnumber cores)
-          --launch-exec TEMPLATE      how a host's proxy is started ('ssh {host}' by default)
+          --launch-exec TEMPLATE, -launcher-exec TEMPLATE
+                                      how the proxy of a host other than this one is started:
+                                      words split on whitespace (no quoting), {host} replaced by
+                                      the host (appended when absent), then '<this ferry> proxy'
+                                      ('ssh {host}' by default; e.g. 'ip netns exec {host}')
+          -launcher ssh|fork          fork: start every host's proxy here, without the template
           -h, --help                  show this help
 
         Example: ferry run -genv OMP_NUM_THREADS 1 -n 2 ./master in.dat : -n 6 -wdir /scratch ./worker
@@ -368,8 +385,10 @@ public struct RunOptions: Equatable, Sendable {
         stops the launch before any rank starts. Every rank gets FERRY_LAUNCHER, the absolute
         path of this ferry executable, and PWD when it runs in a -wdir directory.
 
-        Ranks run on this node with stdin from /dev/null; their stdout and stderr are forwarded
-        line by line. The job is torn down as soon as one rank dies, calls MPI_Abort, or exits
-        before MPI_Finalize; the exit status is the first failing rank's.
+        Ranks run with stdin from /dev/null; their stdout and stderr are forwarded line by line.
+        With hosts other than this one, each host with ranks gets one 'ferry proxy' (see
+        docs/LAUNCH-MULTINODE.md); ferry must be at the same path there. The job is torn down
+        as soon as one rank dies, calls MPI_Abort, or exits before MPI_Finalize; the exit
+        status is the first failing rank's.
         """
 }

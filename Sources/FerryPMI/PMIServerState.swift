@@ -2,6 +2,14 @@
 // per call, tagged with the index of the connection it came on, and performs the returned
 // actions (send a line to a client, note an abort or a finalize). Called by FerryLaunch's job
 // supervisor; tested directly, without processes.
+//
+// Two modes. One node (`init(size:...)`): connection i is rank i, the server holds the whole
+// key-value space and releases a barrier once all `size` ranks entered it. Fence mode
+// (`init(size:...,rankOfConnection:)`, a proxy of a multi-node job): the server serves only the
+// ranks of its host, connection i being global rank `rankOfConnection[i]`; when all of them
+// entered the barrier it returns `.fence(puts:)` with the puts made here since the last fence,
+// and releases the barrier only on `completeFence(entries:)`, called with the job-wide puts
+// the launcher merged from every host. Gets are always answered from the local store.
 
 /// What the caller must do after `PMIServerState.handle(client:line:)`.
 public enum PMIServerAction: Sendable, Equatable {
@@ -11,6 +19,17 @@ public enum PMIServerAction: Sendable, Equatable {
     case abort(client: Int, exitCode: Int32)
     /// The client finalized; its `finalize_ack` is in the `.send` just before this action.
     case finalized(client: Int)
+    /// Fence mode: every local client entered the barrier. Send `puts` (made here since the
+    /// last fence, each key once, in first-put order) to the launcher, then call
+    /// `completeFence(entries:)` with the merged puts of every host.
+    case fence(puts: [PMIKeyValue])
+}
+
+/// One key and its value in the key-value space.
+public struct PMIKeyValue: Sendable, Equatable {
+    public var key: String
+    public var value: String
+    public init(_ key: String, _ value: String) { self.key = key; self.value = value }
 }
 
 /// PMI-1 server logic for one job of `size` clients on one node.
@@ -38,6 +57,15 @@ public final class PMIServerState {
     private var finalized: Set<Int> = []
     /// Ranks named by `initack pmiid=N`, by connection; other connections are their index.
     private var rankOfClient: [Int: Int] = [:]
+    /// Fence mode: the global rank of each connection; nil on one node (connection i is rank i).
+    public let rankOfConnection: [Int]?
+    /// Fence mode: puts since the last fence, in order (a key put again keeps its first place).
+    private var pendingPuts: [PMIKeyValue] = []
+    private var pendingPutIndex: [String: Int] = [:]
+    /// Fence mode: a `.fence` was returned and `completeFence` not called yet.
+    private var fenceInFlight = false
+    /// Fences completed (fence mode), for tests and diagnostics.
+    public private(set) var fencesCompleted = 0
 
     /// A single-program job: every rank reports `appnum`.
     /// - Parameters:
@@ -59,12 +87,59 @@ public final class PMIServerState {
         self.appnumOfRank = appnumOfRank
         self.universeSize = universeSize ?? size
         self.processMapping = processMapping ?? "(vector,(0,1,\(size)))"
+        self.rankOfConnection = nil
+    }
+
+    /// Fence mode: the server of one host of a multi-node job (see the file header).
+    /// - Parameters:
+    ///   - size: ranks in the whole job (`set size` in `initack`).
+    ///   - appnumOfRank: the application number of each global rank.
+    ///   - processMapping: the job's mapping, over every host.
+    ///   - rankOfConnection: the global rank of each local connection, in connection order.
+    public init(size: Int, kvsName: String, appnumOfRank: [Int], universeSize: Int?, processMapping: String,
+                rankOfConnection: [Int]) {
+        self.size = size
+        self.kvsName = kvsName
+        self.appnumOfRank = appnumOfRank
+        self.universeSize = universeSize ?? size
+        self.processMapping = processMapping
+        self.rankOfConnection = rankOfConnection
+    }
+
+    /// The connections this server waits for in a barrier.
+    private var connections: Int { rankOfConnection?.count ?? size }
+
+    /// The global rank of connection `client`.
+    private func rank(ofConnection client: Int) -> Int {
+        guard let ranks = rankOfConnection else { return client }
+        return ranks.indices.contains(client) ? ranks[client] : -1
+    }
+
+    /// Fence mode: stores the job-wide puts of the fence in flight (the launcher's merge of
+    /// every host's `.fence` puts) and releases every local client from the barrier.
+    /// Returns nothing when no fence is in flight.
+    public func completeFence(entries: [PMIKeyValue]) -> [PMIServerAction] {
+        guard rankOfConnection != nil, fenceInFlight else { return [] }
+        for entry in entries {
+            // A key of our own, unchanged, keeps its owner (and its place in the accounting).
+            if let old = store[entry.key], old.owner >= 0, old.value == entry.value { continue }
+            if let old = store[entry.key], old.owner >= 0 {
+                keysOfClient[old.owner, default: 0] -= 1
+                bytesOfClient[old.owner, default: 0] -= entry.key.utf8.count + old.value.utf8.count
+            }
+            store[entry.key] = (entry.value, -1)
+        }
+        fenceInFlight = false
+        fencesCompleted += 1
+        let waiters = barrierArrivals.sorted()
+        barrierArrivals.removeAll()
+        return waiters.map { reply($0, PMIMessage("barrier_out", ["rc": "0"])) }
     }
 
     /// The application number `get_appnum` reports to `client`: that of the rank it named in
     /// `initack`, else that of the rank with its index.
     public func appnum(client: Int) -> Int {
-        let rank = rankOfClient[client] ?? client
+        let rank = rankOfClient[client] ?? rank(ofConnection: client)
         return appnumOfRank.indices.contains(rank) ? appnumOfRank[rank] : 0
     }
 
@@ -101,8 +176,8 @@ public final class PMIServerState {
             guard let id = message.int("pmiid"), (0..<size).contains(id) else {
                 return [reply(client, PMIMessage("initack", ["rc": "-1", "msg": "bad_pmiid"]))]
             }
-            // Connection i is rank i's own socket: no connection may speak for another rank.
-            guard id == client, rankOfClient[client] == nil else {
+            // Connection i is its rank's own socket: no connection may speak for another rank.
+            guard id == rank(ofConnection: client), rankOfClient[client] == nil else {
                 return [reply(client, PMIMessage("initack", ["rc": "-1", "msg": "pmiid_not_yours"]))]
             }
             initialized.insert(client)
@@ -135,7 +210,12 @@ public final class PMIServerState {
             return [reply(client, get(message))]
         case "barrier_in":
             barrierArrivals.insert(client)
-            guard barrierArrivals.count >= size else { return [] }
+            guard barrierArrivals.count >= connections, !fenceInFlight else { return [] }
+            if rankOfConnection != nil {
+                fenceInFlight = true
+                defer { pendingPuts.removeAll(); pendingPutIndex.removeAll() }
+                return [.fence(puts: pendingPuts)]
+            }
             let waiters = barrierArrivals.sorted()
             barrierArrivals.removeAll()
             return waiters.map { reply($0, PMIMessage("barrier_out", ["rc": "0"])) }
@@ -172,13 +252,21 @@ public final class PMIServerState {
         guard keys <= PMILimits.keysPerRank, used <= PMILimits.bytesPerRank else {
             return failure("key-value space limit reached: a rank may put at most \(PMILimits.keysPerRank) keys and \(PMILimits.bytesPerRank) bytes")
         }
-        if let old = store[key], old.owner != client {
+        if let old = store[key], old.owner != client, old.owner >= 0 {
             keysOfClient[old.owner, default: 0] -= 1
             bytesOfClient[old.owner, default: 0] -= key.utf8.count + old.value.utf8.count
         }
         keysOfClient[client] = keys
         bytesOfClient[client] = used
         store[key] = (value, client)
+        if rankOfConnection != nil {
+            if let at = pendingPutIndex[key] {
+                pendingPuts[at].value = value
+            } else {
+                pendingPutIndex[key] = pendingPuts.count
+                pendingPuts.append(PMIKeyValue(key, value))
+            }
+        }
         return PMIMessage("put_result", ["rc": "0", "msg": "success"])
     }
 
