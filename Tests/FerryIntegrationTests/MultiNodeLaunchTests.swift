@@ -3,9 +3,9 @@
 // program speaking PMI-1, and the failures that must end the whole job. Needs root and iproute2
 // (the namespaces are the test's subject: without them the tests fail, they do not skip).
 //
-// Every test builds its own topology (prefix flx1..flx9, subnet 10.91..99.0.0/24) and removes it
-// in a defer, checking `ip netns list` afterwards; every run is bounded in time and killed by
-// pid; every process a job starts carries FLX_TEST_TOKEN=<uuid> in its environment (the
+// Every test builds its own topology (prefix flx1..flx9, subnet 10.9N.0.0/24 or, if another test
+// network routes that, 10.9N.16k.0/24) and removes it in a defer, checking `ip netns list`
+// afterwards; every run is bounded in time and killed by pid; every process a job starts carries FLX_TEST_TOKEN=<uuid> in its environment (the
 // launcher's environment reaches proxies and ranks), which is how "nothing left" is checked.
 // The `ferry` binary comes from Harness.binDir (FERRY_BIN_DIR or <package>/.build/debug).
 import Foundation
@@ -26,8 +26,14 @@ struct Namespaces {
     init(_ number: Int, nodes: Int) throws {
         prefix = "flx\(number)"
         self.nodes = nodes
-        let (status, output) = MultiNode.shell([Self.script, "up", "--replace", "--nodes", "\(nodes)", "--prefix", prefix,
-                                                "--subnet", "10.9\(number).0.0/24"])
+        // 10.9<number>.0.0/24, or the next free 10.9<number>.k.0/24 when another test network
+        // already routes it (netns refuses a routed subnet).
+        var (status, output) = (Int32(-1), "")
+        for k in 0..<16 {
+            (status, output) = MultiNode.shell([Self.script, "up", "--replace", "--nodes", "\(nodes)", "--prefix", prefix,
+                                                "--subnet", "10.9\(number).\(k * 16).0/24"])
+            if status == 0 || !output.contains("already routed") { break }
+        }
         try #require(status == 0, "scripts/netns up failed (root and iproute2 are needed): \(output)")
     }
 
@@ -411,6 +417,30 @@ enum MultiNode {
         #expect(r.stderr.contains("ferry run: could not start the proxy for host flx9-nowhere (ip netns exec flx9-nowhere ")
                 && r.stderr.contains("exit status 255: Cannot open network namespace \"flx9-nowhere\""), "\(r.stderr)")
         #expect(M.leftovers(token: r.token).isEmpty)
+    }
+
+    @Test("a proxy that never answers (a hung ssh): FERRY_PROXY_START_SECONDS, then a clear error; --timeout ends a job: 124")
+    func hungStartAndTimeout() throws {
+        let ns = try Namespaces(2, nodes: 2)
+        defer { ns.down() }
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("ferry-mn-hang-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let hang = dir.appendingPathComponent("hang").path
+        try "#!/bin/sh\necho connecting to $1 >&2\nexec sleep 30\n".write(toFile: hang, atomically: true, encoding: .utf8)
+        chmod(hang, 0o755)
+        let r = try M.run(["-n", "2", "--hosts", "\(ns.name(1)),\(ns.name(2))", "--launch-exec", "\(hang) {host}", "sh", "-c", "sleep 30"],
+                          limit: 20, environment: ["FERRY_PROXY_START_SECONDS": "1"])
+        #expect(r.status == 1 && r.seconds < 2.5, "\(r.summary)")
+        #expect(r.stderr.contains("ferry run: could not start the proxy for host \(ns.name(1)) (\(hang) \(ns.name(1)) ")
+                && r.stderr.contains("proxy): no answer within 1 s: connecting to \(ns.name(1)); job terminated"), "\(r.stderr)")
+        #expect(M.leftovers(token: r.token).isEmpty)
+
+        let t = try M.run(["-n", "4", "--timeout", "1", "--hosts", "\(ns.name(1)):2,\(ns.name(2)):2"] + exec
+                          + ["sh", "-c", M.withSegments("sleep 30")], limit: 20)
+        #expect(t.status == 124 && t.seconds < 2.5, "\(t.summary)")
+        #expect(t.stderr.hasSuffix("ferry run: job did not finish within --timeout 1 seconds; job terminated\n"), "\(t.stderr)")
+        try expectNothingLeft(t)
     }
 
     @Test("more ranks than slots, an unresolvable host, a bad hostfile: exit 2 before anything starts")
