@@ -153,6 +153,14 @@ enum MultiNode {
         ((try? FileManager.default.contentsOfDirectory(atPath: "/dev/shm")) ?? []).filter { $0.hasPrefix(prefix) }
     }
 
+    /// An executable script with `text` in the temporary directory (a stand-in launch template).
+    static func script(_ text: String) throws -> String {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("ferry-mn-\(UUID().uuidString).sh").path
+        try text.write(toFile: path, atomically: true, encoding: .utf8)
+        chmod(path, 0o755)
+        return path
+    }
+
     /// Waits until the file at `path` has a line with `marker` at least `count` times (or 10 s).
     static func waitForLines(_ path: String, containing marker: String, count: Int) -> String {
         let end = Date().addingTimeInterval(10)
@@ -423,12 +431,8 @@ enum MultiNode {
     func hungStartAndTimeout() throws {
         let ns = try Namespaces(2, nodes: 2)
         defer { ns.down() }
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("ferry-mn-hang-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: dir) }
-        let hang = dir.appendingPathComponent("hang").path
-        try "#!/bin/sh\necho connecting to $1 >&2\nexec sleep 30\n".write(toFile: hang, atomically: true, encoding: .utf8)
-        chmod(hang, 0o755)
+        let hang = try M.script("#!/bin/sh\necho connecting to $1 >&2\nexec sleep 30\n")
+        defer { unlink(hang) }
         let r = try M.run(["-n", "2", "--hosts", "\(ns.name(1)),\(ns.name(2))", "--launch-exec", "\(hang) {host}", "sh", "-c", "sleep 30"],
                           limit: 20, environment: ["FERRY_PROXY_START_SECONDS": "1"])
         #expect(r.status == 1 && r.seconds < 2.5, "\(r.summary)")
@@ -441,6 +445,27 @@ enum MultiNode {
         #expect(t.status == 124 && t.seconds < 2.5, "\(t.summary)")
         #expect(t.stderr.hasSuffix("ferry run: job did not finish within --timeout 1 seconds; job terminated\n"), "\(t.stderr)")
         try expectNothingLeft(t)
+    }
+
+    @Test("-launcher fork: two named hosts, both proxies on this machine, no template")
+    func forkLauncher() throws {
+        let r = try M.run(["-n", "3", "--hosts", "flx0-a:2,flx0-b", "-launcher", "fork", "-l", "sh", "-c",
+                           #"echo $PMI_RANK $FERRY_NODE_NAME $FERRY_LOCAL_RANK/$FERRY_LOCAL_SIZE $FERRY_NODE_INDEX/$FERRY_NODE_COUNT"#],
+                          limit: 20)
+        #expect(r.status == 0 && r.stderr.isEmpty, "\(r.summary)")
+        #expect(r.lines.sorted() == ["[0] 0 flx0-a 0/2 0/2", "[1] 1 flx0-a 1/2 0/2", "[2] 2 flx0-b 0/1 1/2"])
+    }
+
+    @Test("garbage on a proxy's channel (not a ferry proxy at the other end) fails the job with the reason, nothing left")
+    func garbageChannel() throws {
+        // Says "hello world" where a frame length belongs, then waits.
+        let fake = try M.script("#!/bin/sh\necho hello world\nexec sleep 30\n")
+        defer { unlink(fake) }
+        let r = try M.run(["-n", "2", "--hosts", "flx0-a,flx0-b", "--launch-exec", "\(fake) {host}", "sh", "-c", "sleep 30"], limit: 20)
+        #expect(r.status == 1 && r.seconds < 2, "\(r.summary)")
+        #expect(r.stderr.contains("ferry run: invalid message from the proxy on host flx0-") && r.stderr.contains("frame length 1751477356 outside 1...67108864"),
+                "\(r.stderr)")
+        #expect(M.leftovers(token: r.token).isEmpty)
     }
 
     @Test("more ranks than slots, an unresolvable host, a bad hostfile: exit 2 before anything starts")
