@@ -73,6 +73,8 @@ final class MultiNodeSupervisor {
         var pid: pid_t = -1
         /// The proxy's own pid, from `hello`.
         var proxyPID: Int32?
+        /// When it was started: it must say hello within `startSeconds`.
+        var startedAt = POSIX.now()
         var toProxy: OutputSink?
         var channelFD: Int32 = -1
         var reader = ProxyFrameReader()
@@ -91,6 +93,10 @@ final class MultiNodeSupervisor {
     static let giveUpSeconds = 0.8
     /// How long after a proxy's channel closed its exit status is awaited for the message.
     static let exitWaitSeconds = 0.3
+    /// FERRY_PROXY_START_SECONDS (default 10): how long a proxy may take to say hello (an ssh
+    /// that asks for a password or cannot reach its host) before the job fails.
+    static let startSeconds: Double = getenv("FERRY_PROXY_START_SECONDS").flatMap { Double(String(cString: $0)) }
+        .flatMap { $0 > 0 && $0.isFinite ? $0 : nil } ?? 10
 
     private let options: RunOptions
     private let programPaths: [String]
@@ -202,12 +208,20 @@ final class MultiNodeSupervisor {
             if let start = teardownStart {
                 if !proxiesKilled && now >= start + Self.giveUpSeconds {
                     // Late proxies: SIGKILL the local child; a remote proxy sees its stdin end.
-                    for p in proxies where p.exit == nil && p.pid > 0 { _ = kill(p.pid, SIGKILL) }
+                    for p in proxies where p.exit == nil && p.pid > 0 { Self.killGroup(p.pid) }
                     proxiesKilled = true
                 }
                 if now >= start + Self.giveUpSeconds + 0.1 { break }
             } else if let deadline, now >= deadline {
                 beginTeardown(.timedOut(seconds: options.timeoutSeconds ?? 0))
+                continue
+            } else if let late = proxies.firstIndex(where: { $0.proxyPID == nil && $0.channelFD >= 0 && now >= $0.startedAt + Self.startSeconds }) {
+                let p = proxies[late]
+                if p.stderrFD >= 0 { readStderr(late) }
+                let said = String(decoding: proxies[late].earlyStderr, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+                beginTeardown(.proxyStartFailed(host: p.host, command: p.command,
+                                                detail: "no answer within \(Self.format(Self.startSeconds)) s" + (said.isEmpty ? "" : ": \(said)")))
+                if p.pid > 0 { Self.killGroup(p.pid) }
                 continue
             }
             checkClosedProxies(now: now)
@@ -240,6 +254,10 @@ final class MultiNodeSupervisor {
             _ = close(input.write)
             return error.message
         }
+    }
+
+    private static func format(_ seconds: Double) -> String {
+        seconds == seconds.rounded() ? String(Int(seconds)) : String(seconds)
     }
 
     private func pollTimeoutMs(now: Double, deadline: Double?) -> Int32 {
@@ -387,6 +405,9 @@ final class MultiNodeSupervisor {
             case .pmiFlood(let bytes): beginTeardown(.pmiFlood(rank: rank, pid: pid, pendingBytes: Int(bytes)), host: host)
             }
         case .done:
+            guard proxies[p].exitsReported >= proxies[p].ranks.count || failure != nil else {
+                return protocolFailure(p, "done after \(proxies[p].exitsReported) of its \(proxies[p].ranks.count) ranks' exits")
+            }
             proxies[p].done = true
             log("proxy for host \(host) done")
         case .job, .fenceComplete, .signal, .kill:
@@ -398,7 +419,7 @@ final class MultiNodeSupervisor {
         beginTeardown(.proxyProtocol(host: proxies[p].host, detail: detail))
         // Nothing more is read from it: its stream can no longer be trusted.
         closeChannel(p)
-        if proxies[p].pid > 0 && proxies[p].exit == nil { _ = kill(proxies[p].pid, SIGKILL) }
+        if proxies[p].pid > 0 && proxies[p].exit == nil { Self.killGroup(proxies[p].pid) }
     }
 
     /// A proxy whose channel closed without `done`: it failed to start (no hello) or ended
@@ -418,6 +439,13 @@ final class MultiNodeSupervisor {
                 beginTeardown(.proxyEnded(host: p.host, pid: p.proxyPID ?? p.pid, detail: status))
             }
         }
+    }
+
+    /// SIGKILLs the process group a proxy's command leads (RankSpawner gives it its own): the
+    /// proxy, or the template's command and what it started (ssh and its helpers). The ranks and
+    /// the watchdog lead groups of their own.
+    static func killGroup(_ pid: pid_t) {
+        if kill(-pid, SIGKILL) != 0 { _ = kill(pid, SIGKILL) }
     }
 
     static func describe(_ status: POSIX.ExitStatus) -> String {
@@ -465,7 +493,7 @@ final class MultiNodeSupervisor {
     private func finish() -> Int32 {
         // Proxies that never finished (given up on): SIGKILLed, reaped without waiting long.
         for i in proxies.indices where proxies[i].exit == nil && proxies[i].pid > 0 {
-            _ = kill(proxies[i].pid, SIGKILL)
+            Self.killGroup(proxies[i].pid)
             var raw: Int32 = 0
             if waitpid(proxies[i].pid, &raw, 0) == proxies[i].pid { proxies[i].exit = POSIX.decode(waitStatus: raw) }
         }

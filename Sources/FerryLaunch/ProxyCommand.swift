@@ -317,10 +317,12 @@ private final class Proxy {
         }
     }
 
-    /// Sends the last output, cleans up, says `done`, waits (bounded) for the channel to drain.
+    /// Sends the last output, cleans up, says `done`, and waits for the channel to drain: as
+    /// long as the launcher takes after a clean run (the output is the job's result), 0.3 s
+    /// after a kill, not at all once the launcher is gone.
     func finish() -> Int32 {
         guard let local, let job else { return 1 }
-        let limit = POSIX.now() + (teardownStart == nil ? 10 : 0.3)
+        let limit: Double? = teardownStart == nil ? nil : POSIX.now() + 0.3
         for index in local.ranks.indices {
             while local.drainOutput(index) && inputOpen && waitForChannel(until: limit) {}
             local.finish(index)
@@ -339,17 +341,19 @@ private final class Proxy {
             _ = waitpid(watchdogPID, &raw, 0)
         }
         send(.done)
-        let end = POSIX.now() + 2
-        while inputOpen && channel.pendingBytes > 0 && channel.brokenErrno == nil && waitForChannel(until: end) {}
+        let end: Double? = teardownStart == nil ? nil : POSIX.now() + 0.3
+        while inputOpen && channel.pendingBytes > 0 && waitForChannel(until: end) {}
         log("done")
         return 0
     }
 
-    func waitForChannel(until limit: Double) -> Bool {
+    /// Waits (at most 100 ms, and not past `limit`) for the channel to take more, and writes.
+    /// Returns false past `limit` or once the channel is broken.
+    func waitForChannel(until limit: Double?) -> Bool {
         let now = POSIX.now()
-        guard now < limit else { return false }
+        if let limit, now >= limit { return false }
         var fds = [pollfd(fd: channel.fd, events: Int16(POLLOUT), revents: 0), pollfd(fd: 0, events: Int16(POLLIN), revents: 0)]
-        _ = poll(&fds, 2, Int32(min(100, (limit - now) * 1000) + 1))
+        _ = poll(&fds, 2, Int32(min(100, ((limit ?? now + 1) - now) * 1000) + 1))
         channel.flush()
         if fds[1].revents != 0, let messages = readInput() {
             // Still obey a kill while waiting (the launcher's reader may be slow).

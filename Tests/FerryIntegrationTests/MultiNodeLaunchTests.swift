@@ -3,9 +3,9 @@
 // program speaking PMI-1, and the failures that must end the whole job. Needs root and iproute2
 // (the namespaces are the test's subject: without them the tests fail, they do not skip).
 //
-// Every test builds its own topology (prefix flx1..flx9, subnet 10.91..99.0.0/24) and removes it
-// in a defer, checking `ip netns list` afterwards; every run is bounded in time and killed by
-// pid; every process a job starts carries FLX_TEST_TOKEN=<uuid> in its environment (the
+// Every test builds its own topology (prefix flx1..flx9, subnet 10.9N.0.0/24 or, if another test
+// network routes that, 10.9N.16k.0/24) and removes it in a defer, checking `ip netns list`
+// afterwards; every run is bounded in time and killed by pid; every process a job starts carries FLX_TEST_TOKEN=<uuid> in its environment (the
 // launcher's environment reaches proxies and ranks), which is how "nothing left" is checked.
 // The `ferry` binary comes from Harness.binDir (FERRY_BIN_DIR or <package>/.build/debug).
 import Foundation
@@ -26,8 +26,14 @@ struct Namespaces {
     init(_ number: Int, nodes: Int) throws {
         prefix = "flx\(number)"
         self.nodes = nodes
-        let (status, output) = MultiNode.shell([Self.script, "up", "--replace", "--nodes", "\(nodes)", "--prefix", prefix,
-                                                "--subnet", "10.9\(number).0.0/24"])
+        // 10.9<number>.0.0/24, or the next free 10.9<number>.k.0/24 when another test network
+        // already routes it (netns refuses a routed subnet).
+        var (status, output) = (Int32(-1), "")
+        for k in 0..<16 {
+            (status, output) = MultiNode.shell([Self.script, "up", "--replace", "--nodes", "\(nodes)", "--prefix", prefix,
+                                                "--subnet", "10.9\(number).\(k * 16).0/24"])
+            if status == 0 || !output.contains("already routed") { break }
+        }
         try #require(status == 0, "scripts/netns up failed (root and iproute2 are needed): \(output)")
     }
 
@@ -145,6 +151,14 @@ enum MultiNode {
     /// /dev/shm entries starting with `prefix`.
     static func shm(_ prefix: String) -> [String] {
         ((try? FileManager.default.contentsOfDirectory(atPath: "/dev/shm")) ?? []).filter { $0.hasPrefix(prefix) }
+    }
+
+    /// An executable script with `text` in the temporary directory (a stand-in launch template).
+    static func script(_ text: String) throws -> String {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("ferry-mn-\(UUID().uuidString).sh").path
+        try text.write(toFile: path, atomically: true, encoding: .utf8)
+        chmod(path, 0o755)
+        return path
     }
 
     /// Waits until the file at `path` has a line with `marker` at least `count` times (or 10 s).
@@ -410,6 +424,47 @@ enum MultiNode {
         #expect(r.seconds < 3)
         #expect(r.stderr.contains("ferry run: could not start the proxy for host flx9-nowhere (ip netns exec flx9-nowhere ")
                 && r.stderr.contains("exit status 255: Cannot open network namespace \"flx9-nowhere\""), "\(r.stderr)")
+        #expect(M.leftovers(token: r.token).isEmpty)
+    }
+
+    @Test("a proxy that never answers (a hung ssh): FERRY_PROXY_START_SECONDS, then a clear error; --timeout ends a job: 124")
+    func hungStartAndTimeout() throws {
+        let ns = try Namespaces(2, nodes: 2)
+        defer { ns.down() }
+        let hang = try M.script("#!/bin/sh\necho connecting to $1 >&2\nexec sleep 30\n")
+        defer { unlink(hang) }
+        let r = try M.run(["-n", "2", "--hosts", "\(ns.name(1)),\(ns.name(2))", "--launch-exec", "\(hang) {host}", "sh", "-c", "sleep 30"],
+                          limit: 20, environment: ["FERRY_PROXY_START_SECONDS": "1"])
+        #expect(r.status == 1 && r.seconds < 2.5, "\(r.summary)")
+        #expect(r.stderr.contains("ferry run: could not start the proxy for host \(ns.name(1)) (\(hang) \(ns.name(1)) ")
+                && r.stderr.contains("proxy): no answer within 1 s: connecting to \(ns.name(1)); job terminated"), "\(r.stderr)")
+        #expect(M.leftovers(token: r.token).isEmpty)
+
+        let t = try M.run(["-n", "4", "--timeout", "1", "--hosts", "\(ns.name(1)):2,\(ns.name(2)):2"] + exec
+                          + ["sh", "-c", M.withSegments("sleep 30")], limit: 20)
+        #expect(t.status == 124 && t.seconds < 2.5, "\(t.summary)")
+        #expect(t.stderr.hasSuffix("ferry run: job did not finish within --timeout 1 seconds; job terminated\n"), "\(t.stderr)")
+        try expectNothingLeft(t)
+    }
+
+    @Test("-launcher fork: two named hosts, both proxies on this machine, no template")
+    func forkLauncher() throws {
+        let r = try M.run(["-n", "3", "--hosts", "flx0-a:2,flx0-b", "-launcher", "fork", "-l", "sh", "-c",
+                           #"echo $PMI_RANK $FERRY_NODE_NAME $FERRY_LOCAL_RANK/$FERRY_LOCAL_SIZE $FERRY_NODE_INDEX/$FERRY_NODE_COUNT"#],
+                          limit: 20)
+        #expect(r.status == 0 && r.stderr.isEmpty, "\(r.summary)")
+        #expect(r.lines.sorted() == ["[0] 0 flx0-a 0/2 0/2", "[1] 1 flx0-a 1/2 0/2", "[2] 2 flx0-b 0/1 1/2"])
+    }
+
+    @Test("garbage on a proxy's channel (not a ferry proxy at the other end) fails the job with the reason, nothing left")
+    func garbageChannel() throws {
+        // Says "hello world" where a frame length belongs, then waits.
+        let fake = try M.script("#!/bin/sh\necho hello world\nexec sleep 30\n")
+        defer { unlink(fake) }
+        let r = try M.run(["-n", "2", "--hosts", "flx0-a,flx0-b", "--launch-exec", "\(fake) {host}", "sh", "-c", "sleep 30"], limit: 20)
+        #expect(r.status == 1 && r.seconds < 2, "\(r.summary)")
+        #expect(r.stderr.contains("ferry run: invalid message from the proxy on host flx0-") && r.stderr.contains("frame length 1751477356 outside 1...67108864"),
+                "\(r.stderr)")
         #expect(M.leftovers(token: r.token).isEmpty)
     }
 
