@@ -86,8 +86,12 @@ extension Runtime {
         return String(decoding: buffer[..<n].filter { $0 != 10 }, as: UTF8.self)
     }
 
-    /// A lost connection between nodes ends the job: the launcher then stops every rank.
+    /// A lost connection between nodes ends the job. Usually the peer died and its launcher
+    /// or proxy is already ending the job, naming that rank and its signal or exit code: give
+    /// it 300 ms to stop this process first, so the job's one message names the cause; then
+    /// abort the job, naming the connection.
     func networkFailed(_ error: MPIError) -> Never {
+        usleep(300_000)
         abort(code: 1, message: error.detail)
     }
 }
