@@ -301,6 +301,63 @@ func mixedItems(_ sizes: [Int], base: Int32, inline: Int) -> [Flow.Item] {
         close(s)
     }
 
+    @Test("close() flushes a pending streamed send while the peer reads (another thread): every byte arrives, then the end")
+    func closeFlushes() throws {
+        let ts = try connectedGroup(2, loopback())
+        let bytes = 64 << 20
+        let flow = Flow(from: ts[0], to: ts[1], items: [.copy(tag: 1, length: 8), .streamed(tag: 2, bytes: bytes), .copy(tag: 3, length: 8)])
+        flow.step()
+        #expect(flow.nextToSend == 3 && ts[0].streamedBytesPending(to: 1) > 0, "64 MiB do not fit the kernel's buffers")
+        let shared = Shared(flow)
+        let received = Shared(false)
+        let join = spawn {
+            let f = shared.value
+            let deadline = now() + 20
+            while !f.done && now() < deadline { f.to.poll(); f.receive() }
+            received.value = f.done
+        }
+        let start = now()
+        ts[0].close()
+        let closeSeconds = now() - start
+        join()
+        #expect(closeSeconds < 5, "the flush finished before the bound (\(closeSeconds) s)")
+        #expect(received.value && flow.problems.isEmpty, "\(flow.problems)")
+        #expect(ts[0].streamedBytesPending(to: 1) == 0)
+        #expect(pollUntil([ts[1]]) { ts[1].failure != nil }, "then the end of the connection")
+        #expect(ts[1].failure?.detail.contains("the peer closed the connection") == true)
+    }
+
+    @Test("wait: not woken by a streamed header whose payload is under way, woken by its bytes and by room to send")
+    func waiting() throws {
+        let ts = try connectedGroup(2, loopback())
+        let (a, b) = (ts[0], ts[1])
+        let bytes = 64 << 20
+        let flow = Flow(from: a, to: b, items: [.streamed(tag: 2, bytes: bytes)])
+        flow.step()
+        #expect(pollUntil([b]) { flow.receive(); return flow.receiving != nil }, "the header arrived; its payload goes to the destination")
+        #expect(b.peek(from: 0) != nil, "the header is kept (even tag) until the payload is complete")
+        // b takes what the kernel holds; a, not polled, sends nothing more. (A few tries: the
+        // kernel may still move bytes a queued earlier; a wait that returned at once because of
+        // the header would return at once every time.)
+        var waited = 0.0
+        for _ in 0..<5 where waited < 0.15 {
+            while b.poll() {}
+            let t0 = now()
+            b.wait(timeoutMilliseconds: 200)
+            waited = now() - t0
+        }
+        #expect(waited >= 0.15, "nothing new arrived: b waited, although a frame (the header) is buffered")
+        #expect(a.streamedBytesPending(to: 1) > 0)
+        var start = now()
+        a.wait(timeoutMilliseconds: 5000)
+        #expect(now() - start < 1, "room in a's socket (b drained it) wakes a's wait: it pushes more of the payload")
+        a.poll()
+        start = now()
+        b.wait(timeoutMilliseconds: 5000)
+        #expect(now() - start < 1, "the payload's bytes wake b's wait")
+        #expect(run([flow], ts, seconds: 20) && flow.problems.isEmpty, "\(flow.problems)")
+    }
+
     @Test("throughput over loopback: 256 MiB streamed against 256 MiB in 64 KiB copy frames (printed)")
     func throughput() throws {
         let ts = try connectedGroup(2, loopback())
