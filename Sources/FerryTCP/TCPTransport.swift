@@ -8,7 +8,8 @@
 // On the wire a frame is its 64-byte header, then `length` payload bytes padded with zeros to a
 // multiple of 8, so every frame starts 8-aligned in the receiver's buffer. The header's `flag`
 // is this transport's: on the wire the frame's sequence number towards that peer (1, 2, ...,
-// checked on arrival), in the receive buffer the frame's size in bytes (read by `release`).
+// checked on arrival; its complement for a streamed frame), in the receive buffer the frame's
+// size in bytes (read by `release`; bit 0 marks a streamed frame).
 //
 // Buffers, per connected peer, each a flat array allocated once:
 // - send buffer (`sendBufferBytes`): frames published and not yet taken by the kernel, from
@@ -223,7 +224,8 @@ public final class TCPTransport: FrameTransport {
     /// The addresses this process listens on.
     public var listeningAddresses: [String] { listeners.map(\.endpoint.description) }
 
-    /// Frames of at most `options.maxInlinePayload` payload bytes, copied through the kernel.
+    /// Frames of at most `options.maxInlinePayload` payload bytes, copied through the kernel
+    /// (streamed frames, `publishStreamed`, carry up to `options.maxStreamedPayload`).
     public var capabilities: TransportCapabilities {
         TransportCapabilities(maxInlinePayload: maxInline, singleCopy: false, ordered: true, sharesMemory: false)
     }
