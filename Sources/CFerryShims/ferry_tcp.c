@@ -1,5 +1,6 @@
 /* C side of the TCP transport (include/ferry_tcp.h). Slow paths only, except
- * ferry_tcp_epoll_wait, which the transport calls when it polls many connections. */
+ * ferry_tcp_epoll_wait, which the transport calls when it polls many connections, and the two
+ * calls of streamed frames (ferry_tcp_send3, ferry_tcp_discard), once per large transfer step. */
 #define _GNU_SOURCE
 #include "ferry_tcp.h"
 #include <errno.h>
@@ -10,6 +11,7 @@
 #include <arpa/inet.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 
 int ferry_tcp_ipv4_interfaces(struct ferry_tcp_interface *out, int max) {
     struct ifaddrs *list;
@@ -66,4 +68,26 @@ int ferry_tcp_accept(int listener, uint32_t *address, uint16_t *port) {
     *address = ntohl(a.sin_addr.s_addr);
     *port = ntohs(a.sin_port);
     return fd;
+}
+
+long ferry_tcp_send3(int fd, const void *p0, long n0, const void *p1, long n1, const void *p2, long n2) {
+    struct iovec iov[3];
+    int k = 0;
+    if (n0 > 0) { iov[k].iov_base = (void *)p0; iov[k].iov_len = (size_t)n0; k++; }
+    if (n1 > 0) { iov[k].iov_base = (void *)p1; iov[k].iov_len = (size_t)n1; k++; }
+    if (n2 > 0) { iov[k].iov_base = (void *)p2; iov[k].iov_len = (size_t)n2; k++; }
+    if (k == 0) return 0;
+    struct msghdr m;
+    memset(&m, 0, sizeof m);
+    m.msg_iov = iov;
+    m.msg_iovlen = (size_t)k;
+    ssize_t n = sendmsg(fd, &m, MSG_DONTWAIT | MSG_NOSIGNAL);
+    return n < 0 ? -errno : (long)n;
+}
+
+long ferry_tcp_discard(int fd, long bytes) {
+    /* With MSG_TRUNC, TCP copies nothing into the buffer: one byte of scratch serves any count. */
+    char scratch;
+    ssize_t n = recv(fd, &scratch, (size_t)bytes, MSG_DONTWAIT | MSG_TRUNC);
+    return n < 0 ? -errno : (long)n;
 }

@@ -372,6 +372,7 @@ extension TCPTransport {
         l.pointee.sendStart = 0; l.pointee.sendEnd = 0
         l.pointee.receiveStart = 0; l.pointee.receiveScan = 0; l.pointee.receiveEnd = 0
         l.pointee.sendSequence = 0; l.pointee.receiveSequence = 0
+        l.pointee.resetStreams()
         peerAddress[peer] = address
         _ = ferry_tcp_epoll_add(epollFD, fd, ferry_tcp_epollin, Tag.peer(peer))
         active[activeCount] = Int32(peer)

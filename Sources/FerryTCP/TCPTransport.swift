@@ -8,7 +8,8 @@
 // On the wire a frame is its 64-byte header, then `length` payload bytes padded with zeros to a
 // multiple of 8, so every frame starts 8-aligned in the receiver's buffer. The header's `flag`
 // is this transport's: on the wire the frame's sequence number towards that peer (1, 2, ...,
-// checked on arrival), in the receive buffer the frame's size in bytes (read by `release`).
+// checked on arrival; its complement for a streamed frame), in the receive buffer the frame's
+// size in bytes (read by `release`; bit 0 marks a streamed frame).
 //
 // Buffers, per connected peer, each a flat array allocated once:
 // - send buffer (`sendBufferBytes`): frames published and not yet taken by the kernel, from
@@ -22,6 +23,9 @@
 //   by TCP flow control and cannot make this process buffer more than this bound. Bytes move
 //   only when no complete frame is buffered (a frame `peek` returned never moves before its
 //   release) and the next frame might not fit: the move is then less than one frame.
+//
+// Streamed frames (large payloads read from and written to the caller's memory, never through
+// these buffers) are in TCPTransport+Streamed.swift; this file only branches to it.
 //
 // - Note: not thread-safe; the runtime calls every method under its progress lock (or from its
 //   one thread).
@@ -60,6 +64,25 @@ struct Link {
     var receiveSequence: UInt32 = 0
     /// In `writers` (unsent bytes wait for the kernel).
     var isWriter = false
+
+    // The streamed send in progress (TCPTransport+Streamed.swift); none when `streamOutLeft` is 0.
+    /// The caller's payload bytes not yet taken by the kernel, and how many.
+    var streamOutPayload: UnsafeRawPointer? = nil
+    var streamOutLeft = 0
+    /// Offset in the send buffer where the payload goes on the wire (just after its header),
+    /// and where the buffered bytes go on after it (its padding first).
+    var streamOutAt = 0
+    var streamOutResume = 0
+
+    // The streamed receive in progress (TCPTransport+Streamed.swift).
+    var streamIn: StreamInPhase = .none
+    /// Where the payload's next bytes go (nil: dropped), and how many payload and padding bytes
+    /// are still to come off the socket.
+    var streamInDestination: UnsafeMutableRawPointer? = nil
+    var streamInPayloadLeft = 0
+    var streamInPaddingLeft = 0
+    /// The streamed frame's payload bytes, for `receiveStreamed`'s check and messages.
+    var streamInLength = 0
 }
 
 /// Frames to and from peers on other nodes, over TCP.
@@ -168,7 +191,8 @@ public final class TCPTransport: FrameTransport {
         maxInline = options.maxInlinePayload
         maxFrame = options.maxFrameBytes
         sendCapacity = options.sendBufferBytes
-        receiveCapacity = options.receiveBufferBytes
+        // A multiple of 8, so a streamed frame's region rounded up to 8 stays inside it.
+        receiveCapacity = options.receiveBufferBytes & ~7
         interfaces = chosen
         epollFD = ep
         listeners = opened
@@ -200,7 +224,8 @@ public final class TCPTransport: FrameTransport {
     /// The addresses this process listens on.
     public var listeningAddresses: [String] { listeners.map(\.endpoint.description) }
 
-    /// Frames of at most `options.maxInlinePayload` payload bytes, copied through the kernel.
+    /// Frames of at most `options.maxInlinePayload` payload bytes, copied through the kernel
+    /// (streamed frames, `publishStreamed`, carry up to `options.maxStreamedPayload`).
     public var capabilities: TransportCapabilities {
         TransportCapabilities(maxInlinePayload: maxInline, singleCopy: false, ordered: true, sharesMemory: false)
     }
@@ -215,7 +240,8 @@ public final class TCPTransport: FrameTransport {
     /// Bytes received from `peer` and not yet released (bounded by `receiveBufferBytes`).
     public func bufferedBytes(from peer: Int) -> Int { links[peer].receiveEnd - links[peer].receiveStart }
 
-    /// Bytes published to `peer` that the kernel has not taken yet (bounded by `sendBufferBytes`).
+    /// Bytes published to `peer` that the kernel has not taken yet (bounded by `sendBufferBytes`),
+    /// not counting a streamed payload (`streamedBytesPending(to:)`).
     public func unsentBytes(to peer: Int) -> Int { links[peer].sendEnd - links[peer].sendStart }
 
     // MARK: sending side
@@ -228,17 +254,31 @@ public final class TCPTransport: FrameTransport {
         guard l.pointee.state == .connected else { return nil }
         var end = l.pointee.sendEnd
         if end &+ maxFrame > sendCapacity {
-            let start = l.pointee.sendStart
-            let pending = end &- start
-            guard start > 0, pending &+ maxFrame <= sendCapacity else { return nil }
             // Rare (the kernel's buffer is full): unsent bytes move to the front.
-            let base = l.pointee.sendBuffer!
-            base.copyMemory(from: base + start, byteCount: pending)
-            l.pointee.sendStart = 0
-            l.pointee.sendEnd = pending
-            end = pending
+            guard compactSendBuffer(l, room: maxFrame) else { return nil }
+            end = l.pointee.sendEnd
         }
         return (l.pointee.sendBuffer! + end).assumingMemoryBound(to: FrameHeader.self)
+    }
+
+    /// Moves `l`'s unsent bytes towards the front of its send buffer so that `room` bytes fit
+    /// after them; false if even that leaves too little room. The move keeps offsets modulo 8
+    /// (frame headers stay 8-aligned after a partial send) and shifts a streamed send's marks.
+    func compactSendBuffer(_ l: UnsafeMutablePointer<Link>, room: Int) -> Bool {
+        let start = l.pointee.sendStart
+        let pending = l.pointee.sendEnd &- start
+        let to = start & 7
+        guard start > to, to &+ pending &+ room <= sendCapacity else { return false }
+        let base = l.pointee.sendBuffer!
+        base.advanced(by: to).copyMemory(from: base + start, byteCount: pending)
+        let shift = start &- to
+        l.pointee.sendStart = to
+        l.pointee.sendEnd = to &+ pending
+        if l.pointee.streamOutLeft != 0 {
+            l.pointee.streamOutAt &-= shift
+            l.pointee.streamOutResume &-= shift
+        }
+        return true
     }
 
     /// True if `frames` maximum frames (at most `frameCapacity`) fit in `peer`'s send buffer.
@@ -273,6 +313,7 @@ public final class TCPTransport: FrameTransport {
     @inline(__always)
     func flush(_ peer: Int) -> Bool {
         let l = links + peer
+        if l.pointee.streamOutLeft != 0 { return flushStreamed(peer) }
         let start = l.pointee.sendStart
         let pending = l.pointee.sendEnd &- start
         guard pending > 0 else { return false }
@@ -343,7 +384,9 @@ public final class TCPTransport: FrameTransport {
         let start = l.pointee.receiveStart
         precondition(start != l.pointee.receiveScan && UnsafeMutableRawPointer(frame) == l.pointee.receiveBuffer! + start,
                      "TCP transport: release of a frame that is not the oldest received")
-        let next = start &+ Int(frame.pointee.flag)   // the size, written by `scan`
+        var size = Int(frame.pointee.flag)   // the size, written by `scan`
+        if size & Int(Self.streamedFlag) != 0 { size = streamedFrameSize(peer, at: start, size) }
+        let next = start &+ size
         if next == l.pointee.receiveEnd {
             l.pointee.receiveStart = 0
             l.pointee.receiveScan = 0
@@ -358,6 +401,7 @@ public final class TCPTransport: FrameTransport {
     @inline(__always)
     func receive(_ peer: Int) -> Bool {
         let l = links + peer
+        if l.pointee.streamIn == .direct { return receiveDirect(peer) }
         let base = l.pointee.receiveBuffer!
         var end = l.pointee.receiveEnd
         let scanned = l.pointee.receiveScan
@@ -392,6 +436,8 @@ public final class TCPTransport: FrameTransport {
     @inline(__always)
     func scan(_ peer: Int) {
         let l = links + peer
+        // Bytes after a streamed frame's header are its payload, not frames.
+        guard l.pointee.streamIn == .none else { return }
         let base = l.pointee.receiveBuffer!
         let end = l.pointee.receiveEnd
         var at = l.pointee.receiveScan
@@ -402,7 +448,7 @@ public final class TCPTransport: FrameTransport {
             if length > maxInline || FrameKind(rawValue: h.pointee.kind) == nil || h.pointee.flag != sequence &+ 1 {
                 l.pointee.receiveScan = at
                 l.pointee.receiveSequence = sequence
-                malformed(peer, h.pointee)
+                if !acceptStreamedHeader(peer, h) { malformed(peer, h.pointee) }
                 return
             }
             let size = frameHeaderBytes &+ ((length &+ 7) & ~7)
@@ -417,7 +463,12 @@ public final class TCPTransport: FrameTransport {
 
     private func malformed(_ peer: Int, _ h: FrameHeader) {
         let why: String
-        if Int(h.length) > maxInline {
+        let streamed = h.flag == ~(links[peer].receiveSequence &+ 1)
+        if streamed && FrameKind(rawValue: h.kind) != nil {
+            why = "malformed data: a streamed frame of \(h.length) payload bytes, above the maximum \(options.maxStreamedPayload)"
+        } else if streamed {
+            why = "malformed data: unknown frame kind \(h.kind)"
+        } else if Int(h.length) > maxInline {
             why = "malformed data: a frame of \(h.length) payload bytes, above the maximum \(maxInline)"
         } else if FrameKind(rawValue: h.kind) == nil {
             why = "malformed data: unknown frame kind \(h.kind)"
@@ -469,13 +520,14 @@ public final class TCPTransport: FrameTransport {
     public var waitFD: Int32 { epollFD }
 
     /// Blocks up to `timeoutMilliseconds` until something arrives, or returns at once if a
-    /// complete frame is already buffered. Unsent bytes keep going out meanwhile (their
-    /// sockets' writability wakes the wait too).
+    /// complete frame is already buffered (other than a streamed frame's header whose payload is
+    /// being received). Unsent bytes and streamed payloads keep going out meanwhile (their
+    /// sockets' writability wakes the wait too); a streamed payload's bytes arriving wake it.
     public func wait(timeoutMilliseconds: Int32) {
         guard !isClosed else { return }
         for k in 0..<activeCount {
             let l = links[Int(active[k])]
-            if l.receiveStart != l.receiveScan { return }
+            if l.receiveStart != l.receiveScan && l.streamIn != .direct { return }
         }
         _ = flushWriters()
         let watched = (0..<writerCount).map { Int(writers[$0]) }
@@ -503,6 +555,10 @@ public final class TCPTransport: FrameTransport {
         if l.pointee.isWriter { removeWriter(peer) }
         l.pointee.sendStart = 0
         l.pointee.sendEnd = 0
+        // The caller's streamed payload is no longer read: it may reuse its buffer. A streamed
+        // receive stays unfinished (`streamedBytesRemaining` > 0); its header stays for `peek`.
+        l.pointee.streamOutPayload = nil
+        l.pointee.streamOutLeft = 0
         for i in 0..<activeCount where active[i] == Int32(peer) {
             activeCount -= 1
             // Keep the order of the others (a swap would skip one in `poll`'s loop).
@@ -516,8 +572,8 @@ public final class TCPTransport: FrameTransport {
         peerHosts.indices.contains(peer) && !peerHosts[peer].isEmpty ? peerHosts[peer] : "unknown"
     }
 
-    /// Sends what is still queued (waiting at most `min(5 s, connectTimeoutSeconds)`), then
-    /// closes every socket and frees the buffers. Idempotent; the transport is unusable after.
+    /// Sends what is still queued, streamed payloads included (waiting at most `min(5 s,
+    /// connectTimeoutSeconds)` in all), then closes every socket and frees the buffers. Idempotent; the transport is unusable after.
     public func close() {
         guard !isClosed else { return }
         isClosed = true
@@ -534,9 +590,9 @@ public final class TCPTransport: FrameTransport {
             if l.pointee.fd >= 0 {
                 // FIN after the queued bytes, then drain what the peer sent, so the close does
                 // not reset the connection (which could discard data the peer has not read).
+                // (Dropped with MSG_TRUNC: no copy, however much a streamed payload left there.)
                 shutdown(l.pointee.fd, Int32(SHUT_WR))
-                var scratch: UInt64 = 0
-                while recv(l.pointee.fd, &scratch, 8, Int32(MSG_DONTWAIT)) > 0 {}
+                while ferry_tcp_discard(l.pointee.fd, 1 << 30) > 0 {}
                 Glibc.close(l.pointee.fd)
                 l.pointee.fd = -1
             }
@@ -547,6 +603,7 @@ public final class TCPTransport: FrameTransport {
             l.pointee.receiveBuffer = nil
             l.pointee.sendStart = 0; l.pointee.sendEnd = 0
             l.pointee.receiveStart = 0; l.pointee.receiveScan = 0; l.pointee.receiveEnd = 0
+            l.pointee.resetStreams()
         }
         activeCount = 0
         writerCount = 0

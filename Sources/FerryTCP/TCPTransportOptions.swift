@@ -27,16 +27,22 @@ public struct TCPTransportOptions: Sendable, Equatable {
     /// Seconds an incoming connection may take to send its handshake before it is refused
     /// (default 10).
     public var handshakeTimeoutSeconds: Double
+    /// Largest payload of a streamed frame (`publishStreamed`) this transport sends or accepts;
+    /// a peer announcing more is malformed data (default and maximum 2^32 - 1 bytes: the
+    /// header's `length` is 32 bits). Streamed payloads never pass through the buffers above.
+    public var maxStreamedPayload: Int
 
     public init(interfaces: [String]? = nil, connectTimeoutSeconds: Double = 30,
                 maxInlinePayload: Int = 64 << 10, sendBufferBytes: Int = 256 << 10,
-                receiveBufferBytes: Int = 256 << 10, handshakeTimeoutSeconds: Double = 10) {
+                receiveBufferBytes: Int = 256 << 10, handshakeTimeoutSeconds: Double = 10,
+                maxStreamedPayload: Int = Int(UInt32.max)) {
         self.interfaces = interfaces
         self.connectTimeoutSeconds = connectTimeoutSeconds
         self.maxInlinePayload = maxInlinePayload
         self.sendBufferBytes = sendBufferBytes
         self.receiveBufferBytes = receiveBufferBytes
         self.handshakeTimeoutSeconds = handshakeTimeoutSeconds
+        self.maxStreamedPayload = maxStreamedPayload
     }
 
     /// Bytes of the largest frame on the wire: header and the maximum payload.
@@ -62,6 +68,9 @@ public struct TCPTransportOptions: Sendable, Equatable {
         }
         if !(connectTimeoutSeconds > 0 && connectTimeoutSeconds.isFinite) || !(handshakeTimeoutSeconds > 0 && handshakeTimeoutSeconds.isFinite) {
             throw MPIError(.arg, "TCP transport: timeouts must be positive numbers of seconds")
+        }
+        if maxStreamedPayload < 0 || maxStreamedPayload > Int(UInt32.max) {
+            throw MPIError(.arg, "TCP transport: maxStreamedPayload \(maxStreamedPayload) must be from 0 to 2^32 - 1")
         }
     }
 

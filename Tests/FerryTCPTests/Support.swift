@@ -165,3 +165,20 @@ func wireHeader(kind: UInt8, length: UInt32, sequence: UInt32) -> [UInt8] {
     put(length, at: MemoryLayout<FrameHeader>.offset(of: \.total)!)
     return out
 }
+
+/// Starts `body` on a new thread; the returned function joins it.
+func spawn(_ body: @escaping @Sendable () -> Void) -> () -> Void {
+    final class Box: @unchecked Sendable { let body: @Sendable () -> Void; init(_ b: @escaping @Sendable () -> Void) { body = b } }
+    var thread = pthread_t()
+    let box = Unmanaged.passRetained(Box(body)).toOpaque()
+    pthread_create(&thread, nil, { arg in
+        let b = Unmanaged<Box>.fromOpaque(arg!).takeRetainedValue()
+        b.body()
+        return nil
+    }, box)
+    return { pthread_join(thread, nil) }
+}
+
+/// A reference that may cross to another thread: the tests hand a transport to exactly one
+/// thread at a time.
+final class Shared<T>: @unchecked Sendable { var value: T; init(_ v: T) { value = v } }

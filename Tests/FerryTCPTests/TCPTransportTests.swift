@@ -61,23 +61,6 @@ private func checkContract(_ a: TCPTransport, _ b: TCPTransport, inline: Int) {
     #expect(expected == 1000 + 20 * Int32(a.frameCapacity(ofPeer: 1)), "every frame published arrived once, in order")
 }
 
-/// Starts `body` on a new thread; the returned function joins it.
-private func spawn(_ body: @escaping @Sendable () -> Void) -> () -> Void {
-    final class Box: @unchecked Sendable { let body: @Sendable () -> Void; init(_ b: @escaping @Sendable () -> Void) { body = b } }
-    var thread = pthread_t()
-    let box = Unmanaged.passRetained(Box(body)).toOpaque()
-    pthread_create(&thread, nil, { arg in
-        let b = Unmanaged<Box>.fromOpaque(arg!).takeRetainedValue()
-        b.body()
-        return nil
-    }, box)
-    return { pthread_join(thread, nil) }
-}
-
-/// A reference that may cross to another thread: the tests hand a transport to exactly one
-/// thread at a time.
-private final class Shared<T>: @unchecked Sendable { var value: T; init(_ v: T) { value = v } }
-
 @Suite("TCP transport") struct TCPTransportTests {
     @Test("the transport contract on a pair over loopback", arguments: [192, 4096])
     func contract(inline: Int) throws {

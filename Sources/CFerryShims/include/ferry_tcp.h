@@ -36,4 +36,11 @@ int ferry_tcp_epoll_remove(int epfd, int fd);
 /* epoll_wait: tags[i] and events[i] of up to `max` ready descriptors; returns the count, 0 on
  * timeout, or -errno (EINTR included). */
 int ferry_tcp_epoll_wait(int epfd, uint64_t *tags, uint32_t *events, int max, int timeout_ms);
+
+/* The streamed-frame data path: one sendmsg(MSG_DONTWAIT | MSG_NOSIGNAL) of up to three runs of
+ * bytes, in order (runs of 0 bytes are skipped): the bytes the kernel took, or -errno. */
+long ferry_tcp_send3(int fd, const void *p0, long n0, const void *p1, long n1, const void *p2, long n2);
+/* recv(MSG_DONTWAIT | MSG_TRUNC) on a TCP socket: drops up to `bytes` received bytes without
+ * copying them anywhere (tcp(7)). The count dropped, 0 at end of stream, or -errno. */
+long ferry_tcp_discard(int fd, long bytes);
 #endif
