@@ -43,10 +43,11 @@ extension Runtime {
             tcp!.wait(timeoutMilliseconds: 2)
             return
         }
-        // The doorbell only rings for this node's peers: with peers on other nodes too, sleep
-        // briefly, so that what arrives over the network waits at most that long.
-        node.sleep(timeoutNanoseconds: tcp == nil ? 2_000_000 : 100_000) {
+        // With peers on other nodes, the network waker (Network.swift) rings the doorbell for
+        // their arrivals; reading the connections first closes the window before the sleep.
+        node.sleep(timeoutNanoseconds: 2_000_000) {
             lock(); defer { unlock() }
+            if let tcp, tcp.poll() || tcp.hasFrames { return false }
             return !node.anyIncoming()
         }
     }

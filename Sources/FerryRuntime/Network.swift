@@ -9,6 +9,8 @@ import FerryCore
 import FerrySys
 import FerryPMI
 import FerryTCP
+import FerryShm
+import CFerryShims
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -93,5 +95,50 @@ extension Runtime {
     func networkFailed(_ error: MPIError) -> Never {
         usleep(300_000)
         abort(code: 1, message: error.detail)
+    }
+}
+
+/// Rings this rank's shared-memory doorbell whenever one of its TCP connections receives data,
+/// so that a rank of an oversubscribed node sleeping on the doorbell (Completion.swift) wakes at
+/// once for network traffic too (a futex and sockets cannot be waited for together). Runs only
+/// while ranks outnumber the machine's cores, on a thread of its own blocked in epoll_wait on
+/// the connections (edge-triggered: one wake-up per arrival, never a busy loop); the thread and
+/// its descriptors live until the process exits.
+enum NetworkWaker {
+    /// Starts the waker of `tcp`'s connections, ringing `node`'s doorbell of this rank.
+    static func start(_ tcp: TCPTransport, _ node: NodeSegment) {
+        let ep = ferry_tcp_epoll_create()
+        guard ep >= 0 else { return }
+        // EPOLLIN | EPOLLRDHUP | EPOLLET: every new arrival (or the peer's close) is one event.
+        let events: UInt32 = ferry_tcp_epollin | 0x2000 | 0x8000_0000
+        for fd in tcp.connectionDescriptors { _ = ferry_tcp_epoll_add(ep, fd, events, UInt64(fd)) }
+        let box = Unmanaged.passRetained(WakerContext(node: node, epoll: ep)).toOpaque()
+        var thread = pthread_t()
+        var attributes = pthread_attr_t()
+        pthread_attr_init(&attributes)
+        pthread_attr_setdetachstate(&attributes, Int32(PTHREAD_CREATE_DETACHED))
+        pthread_attr_setstacksize(&attributes, 64 * 1024)
+        if pthread_create(&thread, &attributes, { arg in
+            let context = Unmanaged<WakerContext>.fromOpaque(arg!).takeUnretainedValue()
+            var tags = [UInt64](repeating: 0, count: 16)
+            var got = [UInt32](repeating: 0, count: 16)
+            while true {
+                let n = ferry_tcp_epoll_wait(context.epoll, &tags, &got, 16, -1)
+                if n > 0 { context.node.wakeSelf() } else if n < 0 && errno != EINTR { return nil }
+            }
+        }, box) != 0 {
+            Unmanaged<WakerContext>.fromOpaque(box).release()
+            close(ep)
+        }
+        pthread_attr_destroy(&attributes)
+    }
+
+    final class WakerContext {
+        let node: NodeSegment
+        let epoll: Int32
+        init(node: NodeSegment, epoll: Int32) {
+            self.node = node
+            self.epoll = epoll
+        }
     }
 }

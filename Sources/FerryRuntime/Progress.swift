@@ -96,10 +96,18 @@ extension Runtime {
     private func progressNetwork(_ tcp: TCPTransport) -> Bool {
         var did = tcp.poll()
         if let failure = tcp.failure, !networkMayClose { networkFailed(failure) }
+        if !streamedSends.isEmpty || !streamedReceives.isEmpty { did = finishStreams(tcp) || did }
         for p in tcpPeers {
             let limit = tcp.frameCapacity(ofPeer: Int(p))
             var n = 0
             while n < limit, let h = tcp.peek(from: Int(p)) {
+                if tcp.isStreamed(h) {
+                    // Its payload goes straight to the receive buffer; what follows waits for it.
+                    beginStreamedReceive(h, from: p, tcp)
+                    tcp.release(from: Int(p), h)
+                    n += 1
+                    break
+                }
                 handleCell(h, from: p)
                 tcp.release(from: Int(p), h)
                 n += 1
@@ -232,6 +240,13 @@ extension Runtime {
                     complete(i)
                 }
             case .stream(let i):
+                // TCP, contiguous data: one streamed frame straight from the user's buffer.
+                if let tcp = node as? TCPTransport, requests.slots[Int(i)].isContiguousData,
+                   requests.slots[Int(i)].bytes - requests.slots[Int(i)].progressBytes > payloadMax {
+                    guard pushStreamed(i, dest: dest, index: index, tcp) else { return did }
+                    did = true
+                    break
+                }
                 while true {
                     let s = requests.slots.pointer(i)
                     if s.pointee.progressBytes == s.pointee.bytes { break }

@@ -43,6 +43,9 @@ public final class Runtime: @unchecked Sendable {
     /// The node segment when it holds every rank of the job (MPI_COMM_WORLD's collectives then
     /// run in its collective area, NodeCollectives.swift), else nil.
     @exclusivity(unchecked) var worldAreaRef: Unmanaged<NodeSegment>?
+    /// Zero-copy transfers over TCP in progress (TCPStreams.swift).
+    @exclusivity(unchecked) var streamedSends: ContiguousArray<StreamedSend> = []
+    @exclusivity(unchecked) var streamedReceives: ContiguousArray<StreamedReceive> = []
     /// Set in MPI_Finalize: a connection closing is then a peer that finished, not a failure.
     @exclusivity(unchecked) var networkMayClose = false
     /// Whether waits should give the core away (more processes than cores; processes of
@@ -182,6 +185,8 @@ public final class Runtime: @unchecked Sendable {
         if job.machineRanks != worldSize { oversubscribed = tunables.busyPoll == 0 && job.machineRanks > cores }
         buildWorldRoutes()
         updateFastPathGates()
+        // Oversubscribed ranks sleep on the node's doorbell: TCP arrivals must ring it too.
+        if oversubscribed, let tcp, let node { NetworkWaker.start(tcp, node) }
         _ = ferry_allow_ptrace_any()
     }
 

@@ -55,6 +55,12 @@ public enum FrameFlags {
     public var address: UInt64
     /// Byte offset of this chunk in the message (data).
     public var offset: UInt64
+
+    /// A header with every field zero (kind 0 is no kind: fill it in).
+    @inlinable public init() {
+        flag = 0; kind = 0; flags = 0; reserved = 0; context = 0; source = 0; tag = 0; length = 0
+        total = 0; senderRequest = 0; receiverRequest = 0; address = 0; offset = 0
+    }
 }
 
 /// Bytes reserved for the header at the start of each frame.
