@@ -44,9 +44,10 @@ extension Runtime {
 
     /// After the start-up barrier: reads the cards of the ranks on other nodes and connects to
     /// them (the job's cookie first, when rank 0 chose it). Returns how many of the job's ranks
-    /// run on this machine: nodes that are containers or network namespaces of one machine
-    /// share its cores, which decides whether waits give the core away.
-    static func connectNetwork(_ tcp: TCPTransport, pmi: PMIClient, nodes: NodeMap) throws(MPIError) -> Int {
+    /// run on this machine, and this rank's index among them (by world rank): nodes that are
+    /// containers or network namespaces of one machine share its cores, which decides whether
+    /// waits give the core away and which CPU the rank takes.
+    static func connectNetwork(_ tcp: TCPTransport, pmi: PMIClient, nodes: NodeMap) throws(MPIError) -> (ranks: Int, index: Int) {
         if getenv("FERRY_JOB_COOKIE") == nil && pmi.rank != 0 {
             guard let c = try pmi.get(key: "ferry-cookie") else {
                 throw MPIError(.other, "PMI: rank 0's cookie is missing from the key-value space")
@@ -54,18 +55,20 @@ extension Runtime {
             tcp.setCookie(Array(c.utf8))
         }
         var hosts: [String] = []
-        var machineRanks = 0
+        var sameMachine = Set<Int32>()
         let me = machineIdentity()
         for n in 0..<nodes.nodeCount {
             if n == nodes.myNode {
                 hosts.append("")
-                machineRanks += nodes.ranksOfNode[n].count
+                sameMachine.insert(Int32(n))
                 continue
             }
             let name = try pmi.get(key: "ferry-host-\(n)").map { hexDecode($0) } ?? "node \(n)"
             hosts.append(name)
-            if try pmi.get(key: "ferry-boot-\(n)") == me { machineRanks += nodes.ranksOfNode[n].count }
+            if try pmi.get(key: "ferry-boot-\(n)") == me { sameMachine.insert(Int32(n)) }
         }
+        let machineRanks = (0..<pmi.size).filter { sameMachine.contains(nodes.nodeOfRank[$0]) }
+        let machineIndex = machineRanks.firstIndex(of: pmi.rank) ?? 0
         for p in 0..<pmi.size where Int(nodes.nodeOfRank[p]) != nodes.myNode {
             guard let card = try pmi.get(key: "ferry-tcp-\(p)") else {
                 throw MPIError(.other, "PMI: rank \(p)'s network address card is missing from the key-value space")
@@ -73,7 +76,7 @@ extension Runtime {
             try tcp.setPeer(p, card: card, hostName: hosts[Int(nodes.nodeOfRank[p])])
         }
         try tcp.establish()
-        return machineRanks
+        return (machineRanks.count, machineIndex)
     }
 
     /// This machine's identity: the kernel's boot id, the same in every container and

@@ -183,6 +183,17 @@ public final class Runtime: @unchecked Sendable {
         worldAreaRef = nodes.isSingleNode ? nodeRef : nil
         tcpRef = job.tcp.map { Unmanaged.passUnretained($0) }
         if job.machineRanks != worldSize { oversubscribed = tunables.busyPoll == 0 && job.machineRanks > cores }
+        if job.machineRanks > nodes.localRanks.count, let cpus = cpusBeforeBinding, !cpus.isEmpty {
+            // Nodes that share this machine each placed their ranks from its first CPU on:
+            // spread the machine's ranks over its CPUs instead (or leave them free when they
+            // outnumber the CPUs), as one launcher would have.
+            if job.machineRanks <= cpus.count {
+                _ = ferry_bind_cpu(Int32(cpus[job.machineIndex]))
+            } else {
+                let all = cpus.map { Int32($0) }
+                _ = ferry_set_cpus(all, Int32(all.count))
+            }
+        }
         buildWorldRoutes()
         updateFastPathGates()
         // Oversubscribed ranks sleep on the node's doorbell: TCP arrivals must ring it too.
@@ -196,8 +207,10 @@ public final class Runtime: @unchecked Sendable {
         var segment: NodeSegment?
         var nodes: NodeMap
         var tcp: TCPTransport?
-        /// Ranks of the job on this machine (nodes that are namespaces of one machine share its cores).
+        /// Ranks of the job on this machine (nodes that are namespaces of one machine share its
+        /// cores), and this rank's index among them.
         var machineRanks: Int
+        var machineIndex: Int
     }
 
     /// The job's name, its nodes, the node segment and the network between nodes, agreed with
@@ -224,7 +237,7 @@ public final class Runtime: @unchecked Sendable {
             kvs = pmi.kvsName.map { c -> Character in c.isLetter || c.isNumber ? c : "_" }.reduce(into: "") { $0.append($1) }
             jobID = kvs + "-" + randomHex(16)   // rank 0's is the job's; the others learn it below
         }
-        guard size > 1 else { return StartedJob(jobID: jobID, segment: nil, nodes: .singleNode(size: 1), tcp: nil, machineRanks: 1) }
+        guard size > 1 else { return StartedJob(jobID: jobID, segment: nil, nodes: .singleNode(size: 1), tcp: nil, machineRanks: 1, machineIndex: 0) }
         // Node membership: Ferry's one-node launcher starts every rank on its node; its proxies
         // (FERRY_NODE_INDEX) and other launchers say in PMI_process_mapping which ranks share one.
         var nodes = NodeMap.singleNode(size: size)
@@ -272,9 +285,10 @@ public final class Runtime: @unchecked Sendable {
             }
         }
         if let failure { throw failure }
-        var machineRanks = local.count
-        if let tcp { machineRanks = try connectNetwork(tcp, pmi: pmi, nodes: nodes) }
-        return StartedJob(jobID: jobID, segment: segment, nodes: nodes, tcp: tcp, machineRanks: machineRanks)
+        var machine = (ranks: local.count, index: localRank)
+        if let tcp { machine = try connectNetwork(tcp, pmi: pmi, nodes: nodes) }
+        return StartedJob(jobID: jobID, segment: segment, nodes: nodes, tcp: tcp, machineRanks: machine.ranks,
+                          machineIndex: machine.index)
     }
 
     /// `MPI_Init_thread`: connects to the launcher (or starts as a singleton) and builds
