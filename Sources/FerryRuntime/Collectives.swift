@@ -495,6 +495,11 @@ extension Runtime {
             storeBlocks(out, to: recv, blocks: n, count: recvCount, recvType!)
             return 0
         }
+        if let h = hierarchy(of: comm!), h.blockOrdered {
+            rc = hierarchicalAllgather(h, input: inp, output: out, blockBytes: blockBytes, comm: comm!)
+            storeBlocks(out, to: recv, blocks: n, count: recvCount, recvType!)
+            return rc
+        }
         rc = Collectives.allgather(CommTransport(self, comm!), send: inp, recv: out, blockBytes: blockBytes)
         storeBlocks(out, to: recv, blocks: n, count: recvCount, recvType!)
         return rc

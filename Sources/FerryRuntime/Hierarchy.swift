@@ -13,6 +13,7 @@
 // the communicator is freed.
 import FerryCore
 import FerryDatatype
+import FerryCollectives
 
 /// The members of one communicator grouped by node.
 final class NodeHierarchy {
@@ -202,5 +203,42 @@ extension Runtime {
             return waitInternal(r).error
         }
         return 0
+    }
+}
+
+extension Runtime {
+    /// Allgather of packed blocks when every node holds consecutive ranks: each node gathers its
+    /// members' blocks at its leader (they are one run of the result), the leaders pass the
+    /// nodes' runs around a ring (one message per node and step, node count - 1 steps), and
+    /// each leader broadcasts the whole result on its node. `input` nil: in place (this rank's
+    /// block is already in `output`).
+    func hierarchicalAllgather(_ h: NodeHierarchy, input: UnsafeRawPointer?, output: UnsafeMutableRawPointer,
+                               blockBytes b: Int, comm: Communicator) -> Int32 {
+        let n = comm.size, nodeCount = h.leaderOfNode.count
+        let start = Int(h.leaderOfNode[h.myNode])
+        let own = input ?? UnsafeRawPointer(output + Int(comm.rank) * b)
+        let isLeader = h.leaders != nil
+        var rc = Collectives.gather(CommTransport(self, h.local), send: isLeader && input == nil ? nil : own,
+                                    recv: isLeader ? output + start * b : nil, blockBytes: b, root: 0)
+        if rc != 0 { return rc }
+        if let leaders = h.leaders {
+            // Node i's run: ranks leaderOfNode[i] ..< leaderOfNode[i + 1] (n for the last).
+            func run(_ i: Int) -> (Int, Int) {
+                let first = Int(h.leaderOfNode[i])
+                let end = i + 1 < nodeCount ? Int(h.leaderOfNode[i + 1]) : n
+                return (first * b, (end - first) * b)
+            }
+            let t = CommTransport(self, leaders)
+            let me = h.myNode, next = (me + 1) % nodeCount, prev = (me + nodeCount - 1) % nodeCount
+            for step in 0..<(nodeCount - 1) {
+                let (so, sb) = run((me - step + nodeCount) % nodeCount)
+                let (ro, rb) = run((me - step - 1 + 2 * nodeCount) % nodeCount)
+                rc = t.sendRecv(UnsafeRawBufferPointer(start: output + so, count: sb), to: next,
+                                UnsafeMutableRawBufferPointer(start: output + ro, count: rb), from: prev,
+                                tag: CollectiveTag.allgather)
+                if rc != 0 { return rc }
+            }
+        }
+        return Collectives.bcast(CommTransport(self, h.local), buffer: output, bytes: n * b, root: 0)
     }
 }
