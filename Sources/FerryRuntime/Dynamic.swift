@@ -493,13 +493,15 @@ extension Runtime {
             guard let m = mapping else { throw MPIError(.intern, "no rings towards \(id)") }
             let out = accepting ? m.ring(acceptor: myIndex, toConnector: j) : m.ring(connector: myIndex, toAcceptor: j)
             let inc = accepting ? m.ring(connector: j, toAcceptor: myIndex) : m.ring(acceptor: j, toConnector: myIndex)
-            let p = Int32(node.addPeer(outgoing: out, incoming: inc, pid: pid, ringCells: linkLayout.ringCells))
-            precondition(Int(p) == worldSize + dynamic.linkedIdentities.count, "peer numbering")
+            // Peer numbers continue after the world ranks; the node segment numbers its peers
+            // after this node's ranks (the same numbers only when the job has one node).
+            let index = Int32(node.addPeer(outgoing: out, incoming: inc, pid: pid, ringCells: linkLayout.ringCells))
+            let p = Int32(worldSize + dynamic.linkedIdentities.count)
             dynamic.linkedIdentities.append(id)
             dynamic.known[id] = p
             inflight.append(.none)
             sendQueues.append(SendQueue())
-            addShmRoute(peer: p, index: p)
+            addShmRoute(peer: p, index: index)
             gpids.append(p)
         }
         if let m = mapping {

@@ -48,8 +48,9 @@ enum Harness {
     /// `ferry run -n <ranks> --timeout <launcherTimeout> mpitests <name>`, killed after `bound` seconds.
     /// Runs `ferry run -n ranks <program> [name]`; `program` defaults to `mpitests`, whose
     /// subcommand is `name`. Other programs (the Swift API test, the examples) take no argument.
+    /// `hosts`: `--hosts hosts --launch-exec "ip netns exec {host}"` (ranks in network namespaces).
     static func run(_ name: String, ranks: Int, program: String = "mpitests", environment: [String: String] = [:],
-                    launcherTimeout: Int = 120, bound: Double = 150) throws -> Outcome {
+                    hosts: String? = nil, launcherTimeout: Int = 120, bound: Double = 150) throws -> Outcome {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("ferry-it-\(getpid())-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: dir) }
@@ -61,6 +62,7 @@ enum Harness {
         p.executableURL = ferry
         let env = environment.sorted { $0.key < $1.key }.flatMap { ["-genv", $0.key, $0.value] }
         p.arguments = ["run", "-n", "\(ranks)", "--timeout", "\(launcherTimeout)"] + env
+            + (hosts.map { ["--hosts", $0, "--launch-exec", "ip netns exec {host}"] } ?? [])
             + (program == "mpitests" ? [mpitests.path, name] : [binDir.appendingPathComponent(program).path])
         p.standardOutput = out
         p.standardError = err

@@ -49,9 +49,12 @@ func runComms(_ t: T) throws {
     let rev = try t.rt.commSplit(w, color: 0, key: n - me)!
     check(t.rt.commCompare(w, rev) == (n == 1 ? .congruent : .similar), "compare(world, reversed) = \(t.rt.commCompare(w, rev))")
     check(rev.rank == n - 1 - me, "reversed rank \(rev.rank)")
-    // split_type shared: everyone on one node
+    // split_type shared: the ranks of this node, in world order (the launcher says how many
+    // share it and this rank's place among them; everyone when it does not)
     let sh = try t.rt.commSplitTypeShared(w, key: 0)
-    check(sh.size == Int(n), "split_type shared size \(sh.size)")
+    let localSize = getenv("FERRY_LOCAL_SIZE").flatMap { Int(String(cString: $0)) } ?? Int(n)
+    let localRank = getenv("FERRY_LOCAL_RANK").flatMap { Int32(String(cString: $0)) } ?? me
+    check(sh.size == localSize && sh.rank == localRank, "split_type shared size \(sh.size) rank \(sh.rank), expected \(localSize) \(localRank)")
 
     // groups
     let wg = w.group

@@ -306,11 +306,15 @@ do {
     matrix[0] = column1[0]
 }
 
-// Dynamic processes: spawn two copies of this program, talk to them, merge, disconnect.
+// Dynamic processes: spawn two copies of this program, talk to them, merge, disconnect. The
+// spawning communicator is the ranks of this node (all of MPI_COMM_WORLD on one node): Ferry
+// spawns from processes of one node only.
 section("Spawn")
 do {
     let program = CommandLine.arguments[0]
-    let children = try world.spawn([SpawnCommand(program, processes: 2)], root: 0)
+    let node = try world.splitShared()
+    let (rank, size) = (node.rank, node.size)
+    let children = try node.spawn([SpawnCommand(program, processes: 2)], root: 0)
     expect(children.remoteSize == 2, "spawned \(children.remoteSize) children")
     if rank == 0 {
         for c in 0..<2 { try children.send(Int64(7 + c), to: c, tag: 70) }
@@ -326,6 +330,7 @@ do {
     }
     try merged.free()
     try children.disconnect()
+    try node.free()
 }
 
 try world.barrier()
