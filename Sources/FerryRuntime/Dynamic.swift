@@ -352,11 +352,13 @@ extension Runtime {
         guard !comm.isFreed else { throw MPIError(.comm, "invalid or freed communicator") }
         if comm.isInter { throw MPIError(.comm, "dynamic process calls need an intracommunicator") }
         // Processes of other jobs are linked through shared memory: every member must share
-        // this node (all members see the same placement, so all refuse alike).
-        if comm.group.worldRanks.contains(where: { $0 < Int32(worldSize) && Int(nodes.nodeOfRank[Int($0)]) != nodes.myNode }) {
-            throw MPIError(.unsupportedOperation, "\(function) with a communicator whose processes are on several nodes: "
-                           + "this version of Ferry connects jobs whose processes share one node only")
-        }
+        // this node (all members see the same placement, so all refuse alike). Spawn refuses
+        // at once; accept and connect still meet the other side's root and refuse there, so
+        // that the other side gets the error too instead of waiting forever.
+        let spansNodes = comm.group.worldRanks.contains { $0 < Int32(worldSize) && Int(nodes.nodeOfRank[Int($0)]) != nodes.myNode }
+        let acrossNodes = MPIError(.unsupportedOperation, "\(function) with a communicator whose processes are on several "
+                                   + "nodes: this version of Ferry connects jobs whose processes share one node only")
+        if spansNodes && function == "MPI_Comm_spawn" { throw acrossNodes }
         guard root >= 0 && Int(root) < comm.size else { throw MPIError(.root, "root \(root) is not a rank of the communicator") }
         reapLaunchers()
         let local = CommTransport(self, comm)
@@ -372,12 +374,13 @@ extension Runtime {
                 switch try endpoint() {
                 case .dialed(let fd):
                     defer { close(fd) }
-                    (outcome, created) = try handshake(connectorOn: fd, comm: comm, mask: mask)
+                    (outcome, created) = try handshake(connectorOn: fd, comm: comm, mask: mask, spansNodes: spansNodes)
                 case let .listening(listener, port, watching, closeAfter):
                     defer { if closeAfter { try? closePort(port) } }
                     let (fd, request) = try acceptRequest(listener, port: port, watching: watching)
                     defer { close(fd) }
-                    (outcome, created) = try handshake(acceptorOn: fd, request: request, comm: comm, mask: mask)
+                    (outcome, created) = try handshake(acceptorOn: fd, request: request, comm: comm, mask: mask,
+                                                       refusing: spansNodes ? acrossNodes : nil)
                 }
             } catch {
                 outcome = Array("error \(error.errorClass.rawValue) \(error.detail)".utf8)
@@ -424,8 +427,14 @@ extension Runtime {
 
     /// Connecting root: sends the request, reads the acceptor's answer. Returns the record to
     /// broadcast to this side.
-    private func handshake(connectorOn fd: Int32, comm: Communicator, mask: [UInt64]) throws(MPIError) -> ([UInt8], LinkMapping?) {
-        let request = ConnectRequest(geometry: handshakeGeometry, mask: mask, members: handshakeMembers(comm))
+    /// A connecting side on several nodes sends this geometry (well-formed, and impossible as a
+    /// real one: a cell holds at least its 64-byte header): the acceptor refuses it, naming why.
+    static let severalNodesGeometry = "1 1"
+
+    private func handshake(connectorOn fd: Int32, comm: Communicator, mask: [UInt64],
+                           spansNodes: Bool = false) throws(MPIError) -> ([UInt8], LinkMapping?) {
+        let request = ConnectRequest(geometry: spansNodes ? Runtime.severalNodesGeometry : handshakeGeometry, mask: mask,
+                                     members: handshakeMembers(comm))
         try sendFrame(fd, PortHandshake.encode(request))
         let answer: AcceptAnswer
         do { answer = try PortHandshake.parseAnswer(try receiveFrame(fd, timeoutSeconds: nil)) } catch let e as PortHandshakeError {
@@ -440,10 +449,15 @@ extension Runtime {
     /// Accepting root: picks the context id, creates the link segment, answers. Returns the
     /// record to broadcast to this side.
     private func handshake(acceptorOn fd: Int32, request: ConnectRequest, comm: Communicator,
-                           mask: [UInt64]) throws(MPIError) -> ([UInt8], LinkMapping?) {
+                           mask: [UInt64], refusing: MPIError? = nil) throws(MPIError) -> ([UInt8], LinkMapping?) {
         func refuse(_ e: MPIError) throws(MPIError) -> Never {
             try? sendFrame(fd, PortHandshake.encode(AcceptAnswer.refused(errorClass: e.errorClass.rawValue, text: e.detail)))
             throw e
+        }
+        if let refusing { try refuse(refusing) }
+        if request.geometry == Runtime.severalNodesGeometry {
+            try refuse(MPIError(.unsupportedOperation, "the connecting processes are on several nodes: this version of "
+                                + "Ferry connects jobs whose processes share one node only"))
         }
         let geometry = handshakeGeometry
         guard request.geometry == geometry else {

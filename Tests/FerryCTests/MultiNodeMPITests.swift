@@ -156,6 +156,52 @@ struct MultiNodeMPITests {
         #expect(dead.seconds < 15, "fails within the connect timeout: \(dead.seconds) s")
     }
 
+    @Test("accept/connect with a side on several nodes fails on both sides with MPI_ERR_UNSUPPORTED_OPERATION, no hang",
+          .timeLimit(.minutes(2)))
+    func acceptConnectAcrossNodes() throws {
+        guard let prefix = CHarness.prefix() else { return }
+        let topology = try Topology(6, nodes: 2)
+        defer { topology.down() }
+        let dir = CHarness.workDirectory.appendingPathComponent("multinode-accept")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        let src = dir.appendingPathComponent("accept.c"), bin = dir.appendingPathComponent("accept")
+        // Rank 0 accepts on MPI_COMM_SELF; ranks 1-3 (on both nodes) connect together.
+        try #"""
+        #include <mpi.h>
+        #include <stdio.h>
+        int main(int argc, char **argv) {
+            MPI_Init(&argc, &argv);
+            int rank, zero = 0, rc, cls;
+            MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+            MPI_Comm_set_errhandler(MPI_COMM_SELF, MPI_ERRORS_RETURN);
+            MPI_Group world, rest;
+            MPI_Comm_group(MPI_COMM_WORLD, &world);
+            MPI_Group_excl(world, 1, &zero, &rest);
+            MPI_Comm others, inter;
+            MPI_Comm_create(MPI_COMM_WORLD, rest, &others);
+            char port[MPI_MAX_PORT_NAME] = "";
+            if (rank == 0) {
+                MPI_Open_port(MPI_INFO_NULL, port);
+                MPI_Send(port, MPI_MAX_PORT_NAME, MPI_CHAR, 1, 0, MPI_COMM_WORLD);
+                rc = MPI_Comm_accept(port, MPI_INFO_NULL, 0, MPI_COMM_SELF, &inter);
+            } else {
+                MPI_Comm_set_errhandler(others, MPI_ERRORS_RETURN);
+                if (rank == 1) MPI_Recv(port, MPI_MAX_PORT_NAME, MPI_CHAR, 0, 0, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
+                rc = MPI_Comm_connect(port, MPI_INFO_NULL, 0, others, &inter);
+            }
+            MPI_Error_class(rc, &cls);
+            printf("rank %d: unsupported %d\n", rank, cls == MPI_ERR_UNSUPPORTED_OPERATION);
+            MPI_Finalize();
+            return 0;
+        }
+        """#.write(to: src, atomically: true, encoding: .utf8)
+        let cc = try CHarness.run(CHarness.mpichCompiler, ["-o", bin.path, src.path], bound: 60)
+        try #require(cc.status == 0, "\(cc.summary)")
+        let o = try Self.run(bin, ranks: 4, hosts: "\(topology.host(1)):2,\(topology.host(2)):2", prefix: prefix, bound: 60)
+        #expect(o.status == 0 && !o.timedOut && o.seconds < 20, "\(o.summary)")
+        for r in 0..<4 { #expect(o.stdout.contains("rank \(r): unsupported 1"), "rank \(r): \(o.summary)") }
+    }
+
     @Test("a rank killed by a signal mid-job ends the job on every node, nothing left", .timeLimit(.minutes(3)))
     func rankKilled() throws {
         guard let prefix = CHarness.prefix() else { return }
