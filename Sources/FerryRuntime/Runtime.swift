@@ -46,6 +46,8 @@ public final class Runtime: @unchecked Sendable {
     /// Zero-copy transfers over TCP in progress (TCPStreams.swift).
     @exclusivity(unchecked) var streamedSends: ContiguousArray<StreamedSend> = []
     @exclusivity(unchecked) var streamedReceives: ContiguousArray<StreamedReceive> = []
+    /// Whether either list is non-empty (read by waits without the lock).
+    @exclusivity(unchecked) var streamsActive = false
     /// Set in MPI_Finalize: a connection closing is then a peer that finished, not a failure.
     @exclusivity(unchecked) var networkMayClose = false
     /// Whether waits should give the core away (more processes than cores; processes of

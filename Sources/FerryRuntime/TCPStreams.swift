@@ -52,11 +52,13 @@ extension Runtime {
             if requests.slots[Int(i)].progressBytes < requests.slots[Int(i)].bytes {
                 // One streamed frame at a time per peer: the next part waits for this one.
                 streamedSends.append(StreamedSend(peer: dest, request: -1))
+                streamsActive = true
                 return false
             }
         }
         requests.slots[Int(i)].phase = .done
         streamedSends.append(StreamedSend(peer: dest, request: i))
+        streamsActive = true
         return true
     }
 
@@ -67,8 +69,10 @@ extension Runtime {
             reportCorrupt("streamed data for an unknown request from rank \(p)")
             tcp.receiveStreamed(from: Int(p), into: nil, bytes: n)
             streamedReceives.append(StreamedReceive(peer: p, request: -1, scratch: nil, offset: offset, bytes: n))
+            streamsActive = true
             return
         }
+        streamsActive = true
         let s = requests.slots.pointer(i)
         if s.pointee.isContiguousData && offset + n <= s.pointee.bytes {
             tcp.receiveStreamed(from: Int(p), into: s.pointee.contiguousBase.map { $0 + offset }, bytes: n)
@@ -116,6 +120,7 @@ extension Runtime {
                 k += 1
             }
         }
+        streamsActive = !streamedSends.isEmpty || !streamedReceives.isEmpty
         return did
     }
 
