@@ -39,7 +39,7 @@ let package = Package(
         // The Swift side: PMPI_* exported with @_cdecl, handle tables. No protocol logic.
         .target(name: "FerryABI", dependencies: ["FerryRuntime", "CMPI"],
                 linkerSettings: [.unsafeFlags(["-Xlinker", "-soname=libmpi.so.12"])]),
-        .target(name: "FerryLaunch", dependencies: ["FerryPMI", "FerryCore", "CFerryShims"]),
+        .target(name: "FerryLaunch", dependencies: ["FerryPMI", "FerryCore", "FerryTCP", "CFerryShims"]),
         .executableTarget(name: "ferry", dependencies: ["FerryLaunch"]),
         .executableTarget(name: "pingpong", dependencies: ["FerryRuntime"], path: "Tests/Programs/pingpong"),
         .executableTarget(name: "mpitests", dependencies: ["FerryRuntime"], path: "Tests/Programs/mpitests"),

@@ -4,6 +4,7 @@
 // tunable of `Tunables.descriptions` with its value in force. Called by FerryCommand.
 import CFerryShims
 import FerryCore
+import FerryTCP
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -42,8 +43,22 @@ enum InfoCommand {
         case .failure(let error):
             out.append("prefix: unknown (\(error.message))")
         }
-        out.append("transports: self shm")
+        out.append("transports: self shm tcp")
         out.append("single copy: " + singleCopyReport())
+        // The TCP transport's two settings (strings, not integers: checked by their own parser).
+        let lookup: (String) -> String? = { name in getenv(name).map { String(cString: $0) } }
+        var tcpProblem: String? = nil
+        do throws(MPIError) { _ = try TCPTransportOptions.fromEnvironment(lookup) } catch { tcpProblem = error.detail }
+        for (name, fallback, accepted, meaning) in [
+            ("FERRY_TCP_IF", "automatic", "interface names or IPv4 subnets (a.b.c.d/n), comma-separated",
+             "interfaces the TCP transport between nodes uses; automatic: every up, non-loopback IPv4 interface"),
+            ("FERRY_CONNECT_TIMEOUT", "30", "seconds, a positive number",
+             "time to reach every peer on another node before MPI_Init fails naming them"),
+        ] {
+            let set = lookup(name)
+            let value = set.map { v in tcpProblem.map { $0.contains(name) ? "INVALID (\($0))" : v } ?? v } ?? fallback
+            out.append("\(name): \(value) (\(set != nil ? "from the environment; " : "")default \(fallback); \(accepted)) -- \(meaning)")
+        }
         let effective = (try? Tunables.fromEnvironment()).map(effectiveValues) ?? [:]
         for d in Tunables.descriptions {
             let source = getenv(d.variable) != nil ? "from the environment; " : ""

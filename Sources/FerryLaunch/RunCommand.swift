@@ -6,6 +6,7 @@ import Glibc
 #endif
 import CFerryShims
 import FerryCore
+import FerryTCP
 import Foundation
 
 enum RunCommand {
@@ -66,7 +67,10 @@ enum RunCommand {
             let lookup: (String) -> String? = { name in
                 settings.last { $0.name == name }?.value ?? getenv(name).map { String(cString: $0) }
             }
-            do throws(MPIError) { _ = try Tunables.fromEnvironment(lookup) } catch {
+            do throws(MPIError) {
+                _ = try Tunables.fromEnvironment(lookup)
+                _ = try TCPTransportOptions.fromEnvironment(lookup)
+            } catch {
                 return .failure(LaunchError(message: "\(error.detail)\(context)", status: 2))
             }
             if let directory = options.workingDirectory(ofApplication: index) {

@@ -141,7 +141,9 @@ struct ToolTests {
         #expect(lines.contains { $0.hasPrefix("ferry version: ") })
         #expect(lines.contains("prefix: \(prefix.path)"), "\(o.stdout)")
         #expect(lines.contains("library: \(prefix.appendingPathComponent("lib/libmpi.so.12").path)"), "\(o.stdout)")
-        #expect(lines.contains("transports: self shm"), "\(o.stdout)")
+        #expect(lines.contains("transports: self shm tcp"), "\(o.stdout)")
+        #expect(lines.contains { $0.hasPrefix("FERRY_TCP_IF: automatic (default automatic;") }, "\(o.stdout)")
+        #expect(lines.contains { $0.hasPrefix("FERRY_CONNECT_TIMEOUT: 30 (default 30;") }, "\(o.stdout)")
         #expect(lines.contains { $0.hasPrefix("single copy: ") }, "\(o.stdout)")
         let header = try String(contentsOf: CHarness.root.appendingPathComponent("Sources/CMPI/include/mpi.h"), encoding: .utf8)
         if let v = header.firstMatch(of: /#define\s+MPI_VERSION\s+(\d+)/), let s = header.firstMatch(of: /#define\s+MPI_SUBVERSION\s+(\d+)/) {
