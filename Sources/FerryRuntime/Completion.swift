@@ -24,7 +24,8 @@ extension Runtime {
             return
         }
         if !oversubscribed {
-            if streamsActive && idle >= 64, let tcp = tcpRef {
+            // (Not under MPI_THREAD_MULTIPLE: the transport is used under the lock only.)
+            if streamsActive && !locking && idle >= 64, let tcp = tcpRef {
                 // A large transfer over TCP is under way: the kernel's network stack needs the
                 // cores to move it (on one machine the receiving side's processing runs on
                 // them too), so wait in epoll instead of spinning (measured: 3-4x the latency
@@ -47,8 +48,9 @@ extension Runtime {
             return
         }
         guard let node else {
-            // Only peers on other nodes: sleep until one of their connections has data.
-            tcp!.wait(timeoutMilliseconds: 2)
+            // Only peers on other nodes: sleep until one of their connections has data (the
+            // transport is used under the lock only: with other threads, yield instead).
+            if locking { sched_yield() } else { tcp!.wait(timeoutMilliseconds: 2) }
             return
         }
         // With peers on other nodes, the network waker (Network.swift) rings the doorbell for
