@@ -238,13 +238,9 @@ final class JobSupervisor {
     }
 
     private func handleSignals() {
-        for signal in SignalRelay.take(from: signalFD) where SignalRelay.relayed.contains(signal) {
-            if failure == nil {
-                beginTeardown(.interrupted(signal: signal), firstSignal: signal)
-            } else {
-                local.signalAll(signal)
-            }
-        }
+        SignalRelay.dispatch(from: signalFD, failed: { failure != nil },
+                             teardown: { beginTeardown(.interrupted(signal: $0), firstSignal: $0) },
+                             relay: { local.signalAll($0) })
     }
 
     /// Decides what the ranks' events mean for the job: the first failure tears it down.

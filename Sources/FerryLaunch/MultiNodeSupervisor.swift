@@ -296,13 +296,9 @@ final class MultiNodeSupervisor {
     }
 
     private func handleSignals() {
-        for signal in SignalRelay.take(from: signalFD) where SignalRelay.relayed.contains(signal) {
-            if failure == nil {
-                beginTeardown(.interrupted(signal: signal), firstSignal: signal)
-            } else {
-                sendToAll(.signal(signal))
-            }
-        }
+        SignalRelay.dispatch(from: signalFD, failed: { failure != nil },
+                             teardown: { beginTeardown(.interrupted(signal: $0), firstSignal: $0) },
+                             relay: { sendToAll(.signal($0)) })
     }
 
     /// Reads a proxy's channel (a bounded number of reads) and handles its messages.

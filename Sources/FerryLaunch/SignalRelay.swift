@@ -50,4 +50,12 @@ enum SignalRelay {
         }
         return signals
     }
+
+    /// Handles the relayed signals waiting on `fd`: the first ends the job (`teardown`, which
+    /// also passes it on), any later one is passed on to what the job runs (`relay`).
+    static func dispatch(from fd: Int32, failed: () -> Bool, teardown: (Int32) -> Void, relay: (Int32) -> Void) {
+        for signal in take(from: fd) where relayed.contains(signal) {
+            if failed() { relay(signal) } else { teardown(signal) }
+        }
+    }
 }
