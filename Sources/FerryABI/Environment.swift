@@ -95,7 +95,7 @@ let ferryMPIVersion: (Int32, Int32) = (3, 1)
 
 @_cdecl("PMPI_Get_library_version")
 public func PMPI_Get_library_version(_ out: UnsafeMutablePointer<CChar>?, _ len: UnsafeMutablePointer<Int32>?) -> Int32 {
-    let n = copyString("Ferry 0.1 (MPI \(ferryMPIVersion.0).\(ferryMPIVersion.1), MPICH ABI), shared memory transport",
+    let n = copyString("Ferry 0.1 (MPI \(ferryMPIVersion.0).\(ferryMPIVersion.1), MPICH ABI), shared memory and TCP transports",
                        out, max: 8192)
     len?.pointee = n
     return 0

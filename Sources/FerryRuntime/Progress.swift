@@ -89,6 +89,7 @@ extension Runtime {
         } }
         if let ref = tcpRef { did = ref._withUnsafeGuaranteedRef { tcp in progressNetwork(tcp) } || did }
         if !busyDestinations.isEmpty { did = pushAll() || did }
+        if rmaActive { did = serveWindows() || did }
         return did
     }
 
@@ -404,6 +405,9 @@ extension Runtime {
             if length >= total { completeReceive(i) } else { inflight[Int(p)] = .request(i) }
             return
         }
+        // An RMA active message (WindowRemote.swift) is carried out as it arrives.
+        if rmaActive && tag == RMAWire.activeTag && length >= total
+            && serveOnArrival(context: context, source: source, chunk, length) { return }
         let data = unexpectedBuffers.take(total)
         if length > 0 { memcpy(data, chunk, length) }
         let id = nextUnexpectedID
@@ -412,6 +416,7 @@ extension Runtime {
                                            data: data, received: length, isRendezvous: false,
                                            synchronous: synchronous, senderRequest: senderRequest, address: 0)
         unexpectedOrder.append(id)
+        if rmaActive { noteWindowArrival(context: context, tag: tag) }
         if length < total { inflight[Int(p)] = .unexpected(id) }
     }
 
@@ -460,6 +465,7 @@ extension Runtime {
                                            data: nil, received: 0, isRendezvous: true, synchronous: synchronous,
                                            senderRequest: senderRequest, address: address)
         unexpectedOrder.append(id)
+        if rmaActive { noteWindowArrival(context: context, tag: tag) }
     }
 
     /// Receiver side of rendezvous, after the match: single copy if the kernel lets us,

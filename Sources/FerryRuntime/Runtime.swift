@@ -119,6 +119,19 @@ public final class Runtime: @unchecked Sendable {
     @exclusivity(unchecked) var contextMask: [UInt64]
     /// Attached buffer for buffered sends.
     @exclusivity(unchecked) var bsend = BufferedSendPool()
+    /// Windows whose members are on several nodes, by the context of their active messages
+    /// (WindowRemote.swift); `rmaActive` mirrors `!rmaWindows.isEmpty` for the progress loop.
+    @exclusivity(unchecked) var rmaWindows: [UInt32: Window] = [:]
+    @exclusivity(unchecked) var rmaActive = false
+    /// Active messages waiting in the unexpected queue (the service scans it only then), and
+    /// a scan asked for by a window registered after some of its messages came.
+    @exclusivity(unchecked) var rmaUnexpected = 0
+    @exclusivity(unchecked) var rmaScanNeeded = false
+    /// Receives the service posted (an active message's body, a put's or accumulate's data),
+    /// with what to do once each completes; sends whose buffer it frees once they complete.
+    @exclusivity(unchecked) var rmaIncoming: [(request: RequestID, finish: (Status) -> Void)] = []
+    @exclusivity(unchecked) var rmaOutgoing: [(request: RequestID, buffer: UnsafeMutableRawPointer?)] = []
+    @exclusivity(unchecked) var rmaOutgoingHead = 0
     /// Background workers alive (nonblocking collectives): waits yield to them instead of
     /// spinning on the lock they need. Atomic (read without the lock).
     let backgroundWorkers: UnsafeMutablePointer<UInt32> = {

@@ -113,6 +113,9 @@ public final class Window: @unchecked Sendable {
     /// A word of its own, read and written with relaxed atomics: threads of one process may
     /// wait on the same window at once (MPI_THREAD_MULTIPLE), and it is only a hint.
     let spinLimit: UnsafeMutablePointer<UInt32> = .allocate(capacity: 1)
+    /// Windows whose members are on several nodes: no shared segment; every access to another
+    /// member and every synchronization travels as an active message (WindowRemote.swift).
+    let remote: RemoteWindow?
 
     init(flavor: Flavor, comm: Communicator, members: [Member], segment: consuming SharedSegment,
          layout: WindowLayout, base: UnsafeMutableRawPointer?) {
@@ -123,19 +126,46 @@ public final class Window: @unchecked Sendable {
         self.segment = consume segment
         self.layout = layout
         self.base = base
+        remote = nil
         consumedPosts = Array(repeating: 0, count: members.count)
-        predefinedValues = .allocate(byteCount: 32, alignment: 8)
+        predefinedValues = Window.predefinedValues(members[Int(comm.rank)], flavor)
         spinLimit.initialize(to: UInt32(Window.minimumSpins))
-        let me = members[Int(comm.rank)]
-        predefinedValues.storeBytes(of: me.size, toByteOffset: 0, as: Int.self)
-        predefinedValues.storeBytes(of: Int32(truncatingIfNeeded: me.dispUnit), toByteOffset: 8, as: Int32.self)
-        predefinedValues.storeBytes(of: flavor.rawValue, toByteOffset: 12, as: Int32.self)
-        predefinedValues.storeBytes(of: Window.unifiedModel, toByteOffset: 16, as: Int32.self)
+    }
+
+    /// A window over several nodes. `mapBase` is zeroed private memory in the segment's layout,
+    /// so that no path can reach another process through it; the synchronization calls go to
+    /// `remote` before they would read it.
+    init(flavor: Flavor, comm: Communicator, members: [Member], base: UnsafeMutableRawPointer?,
+         remote: RemoteWindow) {
+        self.flavor = flavor
+        self.comm = comm
+        self.members = members
+        let layout = WindowLayout(members: members.count, flavor: .create, sizes: members.map(\.size))
+        self.layout = layout
+        mapBase = .allocate(byteCount: layout.totalBytes, alignment: WindowLayout.pageBytes)
+        mapBase.initializeMemory(as: UInt8.self, repeating: 0, count: layout.totalBytes)
+        segment = nil
+        self.base = base
+        self.remote = remote
+        consumedPosts = Array(repeating: 0, count: members.count)
+        predefinedValues = Window.predefinedValues(members[Int(comm.rank)], flavor)
+        spinLimit.initialize(to: UInt32(Window.minimumSpins))
+    }
+
+    /// The values behind MPI_WIN_SIZE, MPI_WIN_DISP_UNIT, MPI_WIN_CREATE_FLAVOR, MPI_WIN_MODEL.
+    private static func predefinedValues(_ me: Member, _ flavor: Flavor) -> UnsafeMutableRawPointer {
+        let p = UnsafeMutableRawPointer.allocate(byteCount: 32, alignment: 8)
+        p.storeBytes(of: me.size, toByteOffset: 0, as: Int.self)
+        p.storeBytes(of: Int32(truncatingIfNeeded: me.dispUnit), toByteOffset: 8, as: Int32.self)
+        p.storeBytes(of: flavor.rawValue, toByteOffset: 12, as: Int32.self)
+        p.storeBytes(of: Window.unifiedModel, toByteOffset: 16, as: Int32.self)
+        return p
     }
 
     deinit {
         predefinedValues.deallocate()
         spinLimit.deallocate()
+        if remote != nil { mapBase.deallocate() }
     }
 
     /// MPI_WIN_SIZE of this process (pointer to an MPI_Aint), MPI_WIN_DISP_UNIT,
@@ -316,15 +346,18 @@ extension Runtime {
         // Windows live in shared memory and single copy: every member must be on this node.
         // Every member of this job sees the same placement, so all refuse alike.
         let spread = comm.group.worldRanks.contains { $0 < Int32(worldSize) && Int(nodes.nodeOfRank[Int($0)]) != nodes.myNode }
-        if spread {
+        if spread && flavor == .shared {
             // The ABI layer names the function in the message.
-            throw MPIError(flavor == .shared ? .rmaShared : .unsupportedOperation,
-                           "the communicator's processes are on several nodes; this version of Ferry supports "
-                           + "windows whose processes share one node only (RMA between nodes is not implemented yet)")
+            throw MPIError(.rmaShared, "the communicator's processes are on several nodes, which share no memory "
+                           + "(split it with MPI_Comm_split_type(MPI_COMM_TYPE_SHARED) first)")
         }
         // A private communicator: the window's barriers never meet the user's traffic.
         let id = try agreeContextID(comm)
         let wcomm = Communicator(contextID: id, group: comm.group, name: "window of \(comm.name)")
+        if spread {
+            return try createSpreadWindow(flavor: flavor, base: base, size: size, dispUnit: dispUnit, comm: wcomm,
+                                          hints: hints)
+        }
         let t = CommTransport(self, wcomm)
         let n = wcomm.size, me = Int(wcomm.rank)
 
@@ -417,7 +450,7 @@ extension Runtime {
         return w
     }
 
-    private func defaultWindowHints(_ flavor: Window.Flavor) -> [(key: String, value: String)] {
+    func defaultWindowHints(_ flavor: Window.Flavor) -> [(key: String, value: String)] {
         var h: [(key: String, value: String)] = [
             ("no_locks", "false"), ("accumulate_ordering", "rar,raw,war,waw"),
             ("accumulate_ops", "same_op_no_op"), ("same_size", "false"), ("same_disp_unit", "false"),
@@ -435,8 +468,8 @@ extension Runtime {
         if w.accessGroup != nil { throw MPIError(.rmaSync, "MPI_Win_free with an access epoch open (call MPI_Win_complete first)") }
         if w.exposureActive { throw MPIError(.rmaSync, "MPI_Win_free with an exposure epoch open (call MPI_Win_wait first)") }
         // Nobody may still be reading or writing our memory once we return (the fence's
-        // barrier in the segment: no messages).
-        fenceBarrier(w)
+        // barrier in the segment: no messages; across nodes, every active message served).
+        if w.remote != nil { try quiesceSpreadWindow(w) } else { fenceBarrier(w) }
         lock()
         let keys = w.attributes.keys.sorted(by: >)
         unlock()
@@ -451,6 +484,7 @@ extension Runtime {
         w.attachOverflow?.deallocate()
         w.attachOverflow = nil
         w.releaseMapping()
+        w.remote?.releaseMemory()
     }
 
     // MARK: attach / detach (dynamic windows)
@@ -469,6 +503,12 @@ extension Runtime {
         let start = UInt(bitPattern: base)
         if size == 0 { return 0 }
         for (b, s) in w.attached where start < b + UInt(s) && b < start + UInt(size) { return ErrorClass.rmaAttach.rawValue }
+        if w.remote != nil {
+            // Across nodes the table is this process's own: targets check accesses themselves.
+            lock(); defer { unlock() }
+            w.attached[start] = size
+            return 0
+        }
         let me = w.rank
         w.lockMutex(w.attachMutex(me)); defer { w.unlockMutex(w.attachMutex(me)) }
         let n = Int(w.attachCount(me).pointee)
@@ -499,6 +539,11 @@ extension Runtime {
         if w.flavor != .dynamic { return ErrorClass.rmaFlavor.rawValue }
         let start = UInt(bitPattern: base)
         guard w.attached[start] != nil else { return ErrorClass.rmaAttach.rawValue }
+        if w.remote != nil {
+            lock(); defer { unlock() }
+            w.attached[start] = nil
+            return 0
+        }
         let me = w.rank
         w.lockMutex(w.attachMutex(me)); defer { w.unlockMutex(w.attachMutex(me)) }
         let n = Int(w.attachCount(me).pointee)
@@ -517,6 +562,11 @@ extension Runtime {
     /// access to span adjacent attachments; its rma/win_dynamic_rma_flush_get does it).
     func attachedRegionsCover(_ w: Window, target: Int32, lo: UInt, hi: UInt) -> Bool {
         guard lo <= hi else { return false }
+        if w.remote != nil {
+            // Only this process's own regions are known here (the target checks the others).
+            guard target == w.rank else { return false }
+            return regionsCover(w.attached.map { ($0.key, $0.key + UInt($0.value)) }, lo: lo, hi: hi)
+        }
         w.lockMutex(w.attachMutex(target)); defer { w.unlockMutex(w.attachMutex(target)) }
         let n = Int(w.attachCount(target).pointee)
         let inline = min(n, WindowLayout.maxAttached)
@@ -544,9 +594,14 @@ extension Runtime {
             }
             for k in 0..<extra { regions.append((UInt(table[2 * k]), UInt(table[2 * k] + table[2 * k + 1]))) }
         }
-        regions.sort { $0.0 < $1.0 }
+        return regionsCover(regions, lo: lo, hi: hi)
+    }
+
+    /// Whether the regions [start, end), sorted here, cover [lo, hi) without a gap.
+    private func regionsCover(_ regions: [(UInt, UInt)], lo: UInt, hi: UInt) -> Bool {
+        if regions.contains(where: { lo >= $0.0 && hi <= $0.1 }) { return true }
         var covered = lo
-        for (b, end) in regions where b <= covered && end > covered {
+        for (b, end) in regions.sorted(by: { $0.0 < $1.0 }) where b <= covered && end > covered {
             covered = end
             if covered >= hi { return true }
         }

@@ -45,14 +45,14 @@ private struct IovecBatch {
 }
 
 /// Scratch memory for one call.
-private final class RMAScratch {
+final class RMAScratch {
     let base: UnsafeMutableRawPointer
     init(_ bytes: Int) { base = .allocate(byteCount: max(bytes, 1), alignment: 64) }
     deinit { base.deallocate() }
 }
 
 @inline(__always)
-private func advanced(_ p: UnsafeRawPointer?, _ by: Int) -> UnsafeRawPointer {
+func advanced(_ p: UnsafeRawPointer?, _ by: Int) -> UnsafeRawPointer {
     // SAFETY: MPI_BOTTOM (nil) plus an absolute displacement is the data's address.
     UnsafeRawPointer(bitPattern: Int(bitPattern: p) &+ by)!
 }
@@ -210,6 +210,12 @@ extension Runtime {
         let ot = originType!, tt = targetType!
         let bytes = originCount * ot.size
         guard bytes == targetCount * tt.size else { return ErrorClass.type.rawValue }
+        if w.remote != nil && target != w.rank {
+            if let rc = spreadRangeCheck(w, target, disp: targetDisp, count: targetCount, type: tt) { return rc }
+            if bytes == 0 { return 0 }
+            return spreadWrite(w, .put, origin: origin, originCount: originCount, originType: ot, target: target,
+                               targetDisp: targetDisp, targetCount: targetCount, targetType: tt, op: nil)
+        }
         let (mem, r) = windowTarget(w, target, disp: targetDisp, count: targetCount, type: tt)
         guard let mem else { return r }
         if bytes == 0 { return 0 }
@@ -245,6 +251,13 @@ extension Runtime {
         let ot = originType!, tt = targetType!
         let bytes = originCount * ot.size
         guard bytes == targetCount * tt.size else { return ErrorClass.type.rawValue }
+        if w.remote != nil && target != w.rank {
+            if let rc = spreadRangeCheck(w, target, disp: targetDisp, count: targetCount, type: tt) { return rc }
+            if bytes == 0 { return 0 }
+            return spreadRead(w, .get, into: origin, count: originCount, type: ot, input: nil, inputCount: 0,
+                              inputType: nil, target: target, targetDisp: targetDisp, targetCount: targetCount,
+                              targetType: tt, op: nil)
+        }
         let (mem, r) = windowTarget(w, target, disp: targetDisp, count: targetCount, type: tt)
         guard let mem else { return r }
         if bytes == 0 { return 0 }
@@ -324,10 +337,21 @@ extension Runtime {
             guard resultCount * resultType!.size == bytes else { return ErrorClass.type.rawValue }
             if resultType!.uniformBasicType != basic { return ErrorClass.type.rawValue }
         }
+        if w.remote != nil && target != w.rank {
+            if let rc = spreadRangeCheck(w, target, disp: targetDisp, count: targetCount, type: tt) { return rc }
+            if !fetch {
+                return spreadWrite(w, .accumulate, origin: origin, originCount: originCount, originType: originType!,
+                                   target: target, targetDisp: targetDisp, targetCount: targetCount, targetType: tt,
+                                   op: pop)
+            }
+            return spreadRead(w, .getAccumulate, into: result, count: resultCount, type: resultType!,
+                              input: usesOrigin ? origin : nil, inputCount: usesOrigin ? originCount : 0,
+                              inputType: usesOrigin ? originType : nil, target: target, targetDisp: targetDisp,
+                              targetCount: targetCount, targetType: tt, op: pop)
+        }
         let (mem, r) = windowTarget(w, target, disp: targetDisp, count: targetCount, type: tt)
         guard let mem else { return r }
         if bytes == 0 { return 0 }
-        let elements = bytes / basic.size
 
         // The origin's packed data (outside the mutex).
         var originScratch: RMAScratch? = nil
@@ -343,36 +367,56 @@ extension Runtime {
                 input = UnsafeRawPointer(s.base)
             }
         }
+        // Across nodes this process's own memory is also updated by the active-message service,
+        // which runs under the runtime's lock.
+        let spread = w.remote != nil
         let mutex = w.accumulateMutex(target)
-        w.lockMutex(mutex); defer { w.unlockMutex(mutex) }
+        if spread { lock() } else { w.lockMutex(mutex) }
+        defer { if spread { unlock() } else { w.unlockMutex(mutex) } }
+        rc = accumulateCore(mem, tt, targetCount, basic, pop, input: input, bytes: bytes, fetch: fetch) { old in
+            if fetch { resultType!.unpack(from: old, bytes: bytes, into: result, count: resultCount, packedOffset: 0) }
+        }
+        withExtendedLifetime(originScratch) {}
+        return rc
+    }
+
+    /// The read-modify-write of an accumulate on target memory `mem` (`count` elements of `tt`,
+    /// `bytes` packed bytes of `basic`): `fetched` sees the old data, packed, before `input` is
+    /// combined in (MPI_NO_OP: nothing is written; without `fetch` it is not called). The
+    /// caller provides the atomicity.
+    func accumulateCore(_ mem: TargetMemory, _ tt: Datatype, _ targetCount: Int, _ basic: BasicType,
+                        _ pop: PredefinedOp, input: UnsafeRawPointer?, bytes: Int, fetch: Bool,
+                        fetched: (UnsafeRawPointer) -> Void) -> Int32 {
+        let elements = bytes / basic.size
         // Fast path: our mapping, contiguous target, kernels on the target in place.
-        if !fetch, case .mapped(let p) = mem, tt.isContiguous, basic.size == basic.extent {
-            Reduction.apply(pop, basic, input: input!, `inout`: p + tt.trueLowerBound, count: elements)
+        if case .mapped(let p) = mem, tt.isContiguous, basic.size == basic.extent, let input {
+            let at = p + tt.trueLowerBound
+            if fetch { fetched(UnsafeRawPointer(at)) }
+            if pop == .replace { at.copyMemory(from: input, byteCount: bytes) }
+            else { Reduction.apply(pop, basic, input: input, `inout`: at, count: elements) }
             return 0
         }
-        if !fetch && pop == .replace {
-            return windowTransfer(mem, type: tt, count: targetCount, packed: UnsafeMutableRawPointer(mutating: input!),
+        if !fetch && pop == .replace, let input {
+            return windowTransfer(mem, type: tt, count: targetCount, packed: UnsafeMutableRawPointer(mutating: input),
                                   bytes: bytes, write: true)
         }
         // Read-modify-write through a packed copy of the target data.
         let old = RMAScratch(bytes)
-        rc = windowTransfer(mem, type: tt, count: targetCount, packed: old.base, bytes: bytes, write: false)
+        var rc = windowTransfer(mem, type: tt, count: targetCount, packed: old.base, bytes: bytes, write: false)
         if rc != 0 { return rc }
-        if fetch {
-            resultType!.unpack(from: old.base, bytes: bytes, into: result, count: resultCount, packedOffset: 0)
-        }
-        if pop == .noOp { return 0 }
+        if fetch { fetched(UnsafeRawPointer(old.base)) }
+        guard pop != .noOp, let input else { return 0 }
         if pop == .replace {
-            return windowTransfer(mem, type: tt, count: targetCount, packed: UnsafeMutableRawPointer(mutating: input!),
+            return windowTransfer(mem, type: tt, count: targetCount, packed: UnsafeMutableRawPointer(mutating: input),
                                   bytes: bytes, write: true)
         }
         if basic.size == basic.extent {
-            Reduction.apply(pop, basic, input: input!, `inout`: old.base, count: elements)
+            Reduction.apply(pop, basic, input: input, `inout`: old.base, count: elements)
         } else {
             // Pair types: the kernels want the C layout (extent stride), the stream is packed.
             let a = RMAScratch(elements * basic.extent), b = RMAScratch(elements * basic.extent)
             for i in 0..<elements {
-                (a.base + i * basic.extent).copyMemory(from: input! + i * basic.size, byteCount: basic.size)
+                (a.base + i * basic.extent).copyMemory(from: input + i * basic.size, byteCount: basic.size)
                 (b.base + i * basic.extent).copyMemory(from: old.base + i * basic.size, byteCount: basic.size)
             }
             Reduction.apply(pop, basic, input: a.base, `inout`: b.base, count: elements)
@@ -380,8 +424,8 @@ extension Runtime {
                 (old.base + i * basic.size).copyMemory(from: b.base + i * basic.extent, byteCount: basic.size)
             }
         }
-        withExtendedLifetime(originScratch) {}
-        return windowTransfer(mem, type: tt, count: targetCount, packed: old.base, bytes: bytes, write: true)
+        rc = windowTransfer(mem, type: tt, count: targetCount, packed: old.base, bytes: bytes, write: true)
+        return rc
     }
 
     /// `MPI_Fetch_and_op`: one element of a predefined type.
@@ -403,13 +447,27 @@ extension Runtime {
         }
         if let rc = rmaCheck(w, target: target) { return rc }
         guard let origin, let compare, let result else { return ErrorClass.buffer.rawValue }
+        if w.remote != nil && target != w.rank {
+            if let rc = spreadRangeCheck(w, target, disp: targetDisp, count: 1, type: type) { return rc }
+            return spreadCompareAndSwap(w, origin: origin, compare: compare, result: result, type: type,
+                                        target: target, targetDisp: targetDisp)
+        }
         let (mem, r) = windowTarget(w, target, disp: targetDisp, count: 1, type: type)
         guard let mem else { return r }
-        let n = b.size
-        var old = (UInt64(0), UInt64(0))
+        let spread = w.remote != nil
+        let mutex = w.accumulateMutex(target)
+        if spread { lock() } else { w.lockMutex(mutex) }
+        defer { if spread { unlock() } else { w.unlockMutex(mutex) } }
+        return compareAndSwapCore(mem, type, origin: origin, compare: compare, result: result)
+    }
+
+    /// The compare-and-swap of one element of predefined type `type` at `mem`; the old value
+    /// goes to `result`. The caller provides the atomicity.
+    func compareAndSwapCore(_ mem: TargetMemory, _ type: Datatype, origin: UnsafeRawPointer,
+                            compare: UnsafeRawPointer, result: UnsafeMutableRawPointer) -> Int32 {
+        let n = type.size
+        var old = (UInt64(0), UInt64(0), UInt64(0), UInt64(0))
         return withUnsafeMutableBytes(of: &old) { o -> Int32 in
-            let mutex = w.accumulateMutex(target)
-            w.lockMutex(mutex); defer { w.unlockMutex(mutex) }
             var rc = windowTransfer(mem, type: type, count: 1, packed: o.baseAddress!, bytes: n, write: false)
             if rc != 0 { return rc }
             result.copyMemory(from: o.baseAddress!, byteCount: n)

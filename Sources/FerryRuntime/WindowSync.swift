@@ -196,7 +196,7 @@ extension Runtime {
         ferry_fence_seqcst()
         // MPI_MODE_NOPRECEDE together with MPI_MODE_NOSUCCEED would allow skipping the barrier
         // only if local stores needed no ordering; they do (unified model), so always synchronize.
-        fenceBarrier(w)
+        if w.remote != nil { try spreadFence(w) } else { fenceBarrier(w) }
         w.fenceEpoch = assert & Window.Mode.noSucceed == 0
     }
 
@@ -212,6 +212,7 @@ extension Runtime {
         w.exposureActive = true
         w.expectedCompletions &+= UInt64(origins.count)
         ferry_fence_seqcst()   // our earlier stores to window memory precede the post
+        if w.remote != nil { spreadPost(w, origins); return }
         for o in origins {
             let counter = w.posts(origin: o, target: w.rank)
             _ = ferry_fetch_add_u64(counter, 1)
@@ -226,7 +227,8 @@ extension Runtime {
         if !w.locks.isEmpty || w.lockAll.active { throw MPIError(.rmaSync, "MPI_Win_start inside a passive-target epoch") }
         let targets = try windowRanks(group, w)
         w.fenceEpoch = false
-        for t in targets {
+        if w.remote != nil { spreadStart(w, targets) }
+        for t in targets where w.remote == nil {
             let counter = w.posts(origin: w.rank, target: t)
             let want = w.consumedPosts[Int(t)] &+ 1
             windowWait(w, on: Window.futexWord(counter), sleepers: w.postSleepers(w.rank)) {
@@ -241,7 +243,8 @@ extension Runtime {
     public func windowComplete(_ w: Window) throws(MPIError) {
         guard let targets = w.accessGroup else { throw MPIError(.rmaSync, "MPI_Win_complete without MPI_Win_start") }
         ferry_fence_seqcst()   // our puts precede the completion the target reads
-        for t in targets {
+        if w.remote != nil { try spreadComplete(w, targets) }
+        for t in targets where w.remote == nil {
             _ = ferry_fetch_add_u64(w.completions(t), 1)
             Window.wake(Window.futexWord(w.completions(t)), sleepers: w.completionSleepers(t))
         }
@@ -253,6 +256,11 @@ extension Runtime {
     public func windowWaitExposure(_ w: Window, blocking: Bool) throws(MPIError) -> Bool {
         guard w.exposureActive else {
             throw MPIError(.rmaSync, "\(blocking ? "MPI_Win_wait" : "MPI_Win_test") without MPI_Win_post")
+        }
+        if w.remote != nil {
+            if !spreadExposureDone(w, blocking: blocking) { return false }
+            w.exposureActive = false
+            return true
         }
         let counter = w.completions(w.rank), want = w.expectedCompletions
         if blocking {
@@ -280,7 +288,8 @@ extension Runtime {
         if w.accessGroup != nil { throw MPIError(.rmaSync, "MPI_Win_lock inside a post/start access epoch") }
         w.fenceEpoch = false
         let take = assert & Window.Mode.noCheck == 0
-        if take { windowWait(w, on: w.lockWord(rank), sleepers: w.lockSleepers(rank)) { w.tryLock(rank, lt) } }
+        if take && w.remote != nil { spreadLock(w, [rank], lt) }
+        else if take { windowWait(w, on: w.lockWord(rank), sleepers: w.lockSleepers(rank)) { w.tryLock(rank, lt) } }
         w.locks[rank] = (lt, take)
     }
 
@@ -289,6 +298,11 @@ extension Runtime {
         if rank == MPIConstant.procNull { return }
         guard rank >= 0 && Int(rank) < w.size else { throw MPIError(.rank, "rank \(rank) in a window of \(w.size)") }
         guard let held = w.locks[rank] else { throw MPIError(.rmaSync, "MPI_Win_unlock: rank \(rank) is not locked by this process") }
+        if w.remote != nil {
+            w.locks[rank] = nil
+            try spreadUnlock(w, [rank], held.taken ? held.type : nil)
+            return
+        }
         if held.taken { w.releaseLock(rank, held.type) } else { ferry_fence_seqcst() }
         w.locks[rank] = nil
     }
@@ -300,7 +314,8 @@ extension Runtime {
         if w.accessGroup != nil { throw MPIError(.rmaSync, "MPI_Win_lock_all inside a post/start access epoch") }
         w.fenceEpoch = false
         let take = assert & Window.Mode.noCheck == 0
-        if take {
+        if take && w.remote != nil { spreadLock(w, Array(0..<Int32(w.size)), .shared) }
+        else if take {
             for r in 0..<Int32(w.size) {
                 windowWait(w, on: w.lockWord(r), sleepers: w.lockSleepers(r)) { w.tryLock(r, .shared) }
             }
@@ -311,6 +326,12 @@ extension Runtime {
     /// `MPI_Win_unlock_all`.
     public func windowUnlockAll(_ w: Window) throws(MPIError) {
         guard w.lockAll.active else { throw MPIError(.rmaSync, "MPI_Win_unlock_all without MPI_Win_lock_all") }
+        if w.remote != nil {
+            let taken = w.lockAll.taken
+            w.lockAll = (false, false)
+            try spreadUnlock(w, Array(0..<Int32(w.size)), taken ? .shared : nil)
+            return
+        }
         if w.lockAll.taken {
             for r in 0..<Int32(w.size) { w.releaseLock(r, .shared) }
         } else {
@@ -332,6 +353,7 @@ extension Runtime {
         } else if w.locks.isEmpty && !w.lockAll.active {
             throw MPIError(.rmaSync, "flush outside a passive-target epoch")
         }
+        if w.remote != nil { try spreadFlush(w, rank.map { [$0] } ?? Array(0..<Int32(w.size))) }
         ferry_fence_seqcst()
     }
 

@@ -41,8 +41,8 @@ private struct Topology {
 extension FerryCTests {
 @Suite("MPI across network namespaces (ferry run --hosts, TCP between nodes)")
 struct MultiNodeMPITests {
-    /// Same selection as the Hydra runs: everything but the programs that need windows on
-    /// several nodes (RMA between nodes is not implemented yet).
+    /// Same selection as the Hydra runs: everything but the programs that start processes
+    /// across nodes (tests/c/rma runs with its windows spread over the nodes).
     static let programs = CHarness.programs.filter {
         HydraMappingTests.groups.contains($0.group) && !HydraMappingTests.needsOneNode.contains($0.name)
     }

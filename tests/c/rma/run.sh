@@ -16,7 +16,7 @@ trap 'rm -rf "$work"' EXIT
 mkdir -p "$work/lib"
 cp "$build/libmpi.so" "$work/lib/libmpi.so.12"
 ln -sf libmpi.so.12 "$work/lib/libmpich.so.12"
-tests="fence pscw lock atomics shared requests errors nosinglecopy stress"
+tests="fence pscw lock atomics shared requests errors nosinglecopy stress spread"
 fails=0
 run() {   # label, expected name, command... (bounded by $limit seconds, default 120)
     label=$1; name=$2; shift 2
