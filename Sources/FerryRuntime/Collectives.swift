@@ -437,7 +437,11 @@ extension Runtime {
         var keep: [Scratch] = []
         let out = isRoot ? blocksView(recv, blocks: n, count: recvCount, recvType!, keep: &keep, load: inPlace) : nil
         let inp: UnsafeRawPointer? = inPlace ? nil : packedInput(send, sendCount, sendType!, keep: &keep)
-        rc = Collectives.gather(CommTransport(self, comm!), send: inp, recv: out, blockBytes: blockBytes, root: Int(root))
+        if blockBytes > 0, let h = hierarchy(of: comm!), h.blockOrdered {
+            rc = hierarchicalGather(h, input: inp, output: out, blockBytes: blockBytes, root: root, comm: comm!)
+        } else {
+            rc = Collectives.gather(CommTransport(self, comm!), send: inp, recv: out, blockBytes: blockBytes, root: Int(root))
+        }
         if isRoot, let out { storeBlocks(out, to: recv, blocks: n, count: recvCount, recvType!) }
         return rc
     }
@@ -467,8 +471,13 @@ extension Runtime {
                 out = tmp!.base
             }
         }
-        rc = Collectives.scatter(CommTransport(self, comm!), send: inp.map { UnsafeRawPointer($0) }, recv: out,
-                                 blockBytes: blockBytes, root: Int(root))
+        if blockBytes > 0, let h = hierarchy(of: comm!), h.blockOrdered {
+            rc = hierarchicalScatter(h, input: inp.map { UnsafeRawPointer($0) }, output: out, blockBytes: blockBytes,
+                                     root: root, comm: comm!)
+        } else {
+            rc = Collectives.scatter(CommTransport(self, comm!), send: inp.map { UnsafeRawPointer($0) }, recv: out,
+                                     blockBytes: blockBytes, root: Int(root))
+        }
         if let tmp { recvType!.unpack(from: tmp.base, bytes: blockBytes, into: recv, count: recvCount, packedOffset: 0) }
         return rc
     }

@@ -242,3 +242,79 @@ extension Runtime {
         return Collectives.bcast(CommTransport(self, h.local), buffer: output, bytes: n * b, root: 0)
     }
 }
+
+extension Runtime {
+    /// The ranks of node `i` when every node holds consecutive ranks (`blockOrdered`).
+    private func nodeRun(_ h: NodeHierarchy, _ i: Int, size n: Int) -> Range<Int> {
+        let first = Int(h.leaderOfNode[i])
+        return first..<(i + 1 < h.leaderOfNode.count ? Int(h.leaderOfNode[i + 1]) : n)
+    }
+
+    /// Gather of packed blocks when every node holds consecutive ranks: each node gathers its
+    /// members' blocks (at the root on the root's node, at the leader on the others), then each
+    /// other node's leader sends its run to the root in one message (node count - 1 messages
+    /// between nodes, whatever the root). `input` nil: in place at the root.
+    func hierarchicalGather(_ h: NodeHierarchy, input: UnsafeRawPointer?, output: UnsafeMutableRawPointer?,
+                            blockBytes b: Int, root: Int32, comm: Communicator) -> Int32 {
+        let n = comm.size, me = Int(comm.rank), rootNode = Int(h.nodeOfMember[Int(root)])
+        let mine = nodeRun(h, h.myNode, size: n)
+        let local = CommTransport(self, h.local), byte = CommTransport.byte
+        if h.myNode == rootNode {
+            let isRoot = me == Int(root)
+            var rc = Collectives.gather(local, send: input, recv: isRoot ? output! + mine.lowerBound * b : nil,
+                                        blockBytes: b, root: Int(root) - mine.lowerBound)
+            if rc != 0 || !isRoot { return rc }
+            var requests: [RequestID] = []
+            for i in 0..<h.leaderOfNode.count where i != rootNode {
+                let run = nodeRun(h, i, size: n)
+                requests.append(irecvInternal(output! + run.lowerBound * b, count: run.count * b, datatype: byte,
+                                              source: h.leaderOfNode[i], tag: CollectiveTag.gather, comm: comm,
+                                              context: comm.collectiveContext))
+            }
+            for r in requests { let e = waitInternal(r).error; if rc == 0 { rc = e } }
+            return rc
+        }
+        let scratch = h.leaders != nil ? Scratch(mine.count * b) : nil
+        let rc = Collectives.gather(local, send: input, recv: scratch?.base, blockBytes: b, root: 0)
+        guard rc == 0, let scratch else { return rc }
+        let r = isendInternal(scratch.base, count: mine.count * b, datatype: byte, dest: root, tag: CollectiveTag.gather,
+                              comm: comm, context: comm.collectiveContext)
+        return waitInternal(r).error
+    }
+
+    /// Scatter of packed blocks when every node holds consecutive ranks, the reverse of
+    /// `hierarchicalGather`: the root sends each other node's run to its leader, then every node
+    /// scatters inside itself. `output` nil: in place at the root.
+    func hierarchicalScatter(_ h: NodeHierarchy, input: UnsafeRawPointer?, output: UnsafeMutableRawPointer?,
+                             blockBytes b: Int, root: Int32, comm: Communicator) -> Int32 {
+        let n = comm.size, me = Int(comm.rank), rootNode = Int(h.nodeOfMember[Int(root)])
+        let mine = nodeRun(h, h.myNode, size: n)
+        let local = CommTransport(self, h.local), byte = CommTransport.byte
+        if h.myNode == rootNode {
+            let isRoot = me == Int(root)
+            var requests: [RequestID] = []
+            if isRoot {
+                for i in 0..<h.leaderOfNode.count where i != rootNode {
+                    let run = nodeRun(h, i, size: n)
+                    requests.append(isendInternal(input! + run.lowerBound * b, count: run.count * b, datatype: byte,
+                                                  dest: h.leaderOfNode[i], tag: CollectiveTag.scatter, comm: comm,
+                                                  context: comm.collectiveContext))
+                }
+            }
+            var rc = Collectives.scatter(local, send: isRoot ? input! + mine.lowerBound * b : nil, recv: output,
+                                         blockBytes: b, root: Int(root) - mine.lowerBound)
+            for r in requests { let e = waitInternal(r).error; if rc == 0 { rc = e } }
+            return rc
+        }
+        var scratch: Scratch? = nil
+        if h.leaders != nil {
+            let s = Scratch(mine.count * b)
+            let r = irecvInternal(s.base, count: mine.count * b, datatype: byte, source: root, tag: CollectiveTag.scatter,
+                                  comm: comm, context: comm.collectiveContext)
+            let rc = waitInternal(r).error
+            if rc != 0 { return rc }
+            scratch = s
+        }
+        return Collectives.scatter(local, send: scratch.map { UnsafeRawPointer($0.base) }, recv: output, blockBytes: b, root: 0)
+    }
+}
