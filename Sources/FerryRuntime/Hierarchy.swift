@@ -250,6 +250,11 @@ extension Runtime {
         return first..<(i + 1 < h.leaderOfNode.count ? Int(h.leaderOfNode[i + 1]) : n)
     }
 
+    /// The leader and the ranks of every node but `skipped`.
+    private func otherNodeRuns(_ h: NodeHierarchy, _ skipped: Int, size n: Int) -> [(Int32, Range<Int>)] {
+        (0..<h.leaderOfNode.count).filter { $0 != skipped }.map { (h.leaderOfNode[$0], nodeRun(h, $0, size: n)) }
+    }
+
     /// Gather of packed blocks when every node holds consecutive ranks: each node gathers its
     /// members' blocks (at the root on the root's node, at the leader on the others), then each
     /// other node's leader sends its run to the root in one message (node count - 1 messages
@@ -264,12 +269,9 @@ extension Runtime {
             var rc = Collectives.gather(local, send: input, recv: isRoot ? output! + mine.lowerBound * b : nil,
                                         blockBytes: b, root: Int(root) - mine.lowerBound)
             if rc != 0 || !isRoot { return rc }
-            var requests: [RequestID] = []
-            for i in 0..<h.leaderOfNode.count where i != rootNode {
-                let run = nodeRun(h, i, size: n)
-                requests.append(irecvInternal(output! + run.lowerBound * b, count: run.count * b, datatype: byte,
-                                              source: h.leaderOfNode[i], tag: CollectiveTag.gather, comm: comm,
-                                              context: comm.collectiveContext))
+            let requests = otherNodeRuns(h, rootNode, size: n).map { leader, run in
+                irecvInternal(output! + run.lowerBound * b, count: run.count * b, datatype: byte, source: leader,
+                              tag: CollectiveTag.gather, comm: comm, context: comm.collectiveContext)
             }
             for r in requests { let e = waitInternal(r).error; if rc == 0 { rc = e } }
             return rc
@@ -292,14 +294,9 @@ extension Runtime {
         let local = CommTransport(self, h.local), byte = CommTransport.byte
         if h.myNode == rootNode {
             let isRoot = me == Int(root)
-            var requests: [RequestID] = []
-            if isRoot {
-                for i in 0..<h.leaderOfNode.count where i != rootNode {
-                    let run = nodeRun(h, i, size: n)
-                    requests.append(isendInternal(input! + run.lowerBound * b, count: run.count * b, datatype: byte,
-                                                  dest: h.leaderOfNode[i], tag: CollectiveTag.scatter, comm: comm,
-                                                  context: comm.collectiveContext))
-                }
+            let requests = !isRoot ? [] : otherNodeRuns(h, rootNode, size: n).map { leader, run in
+                isendInternal(input! + run.lowerBound * b, count: run.count * b, datatype: byte, dest: leader,
+                              tag: CollectiveTag.scatter, comm: comm, context: comm.collectiveContext)
             }
             var rc = Collectives.scatter(local, send: isRoot ? input! + mine.lowerBound * b : nil, recv: output,
                                          blockBytes: b, root: Int(root) - mine.lowerBound)
