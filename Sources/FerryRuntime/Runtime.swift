@@ -120,7 +120,8 @@ public final class Runtime: @unchecked Sendable {
     /// Attached buffer for buffered sends.
     @exclusivity(unchecked) var bsend = BufferedSendPool()
     /// Windows whose members are on several nodes, by the context of their active messages
-    /// (WindowRemote.swift); `rmaActive` mirrors `!rmaWindows.isEmpty` for the progress loop.
+    /// (WindowRemote.swift); `rmaActive`: the progress loop runs their service (while such a
+    /// window exists or the service has requests to reap).
     @exclusivity(unchecked) var rmaWindows: [UInt32: Window] = [:]
     @exclusivity(unchecked) var rmaActive = false
     /// Active messages waiting in the unexpected queue (the service scans it only then), and

@@ -205,7 +205,7 @@ extension Runtime {
         }
         lock()
         rmaWindows[w.comm.pointToPointContext] = nil
-        rmaActive = !rmaWindows.isEmpty
+        updateServiceActive()
         unlock()
         sent.removeAll()
         if rc != 0 { throw MPIError(code: rc, "MPI_Win_free: the window's processes could not synchronize") }
@@ -536,7 +536,14 @@ extension Runtime {
             rmaOutgoingHead = 0
         }
         if rmaUnexpected > 0 || rmaScanNeeded { did = serveUnexpected() || did }
+        if rmaWindows.isEmpty { updateServiceActive() }
         return did
+    }
+
+    /// The service runs while a window over several nodes exists, or sends and receives it
+    /// started are still to be reaped (their requests and buffers are freed here).
+    private func updateServiceActive() {
+        rmaActive = !rmaWindows.isEmpty || !rmaIncoming.isEmpty || rmaOutgoingHead < rmaOutgoing.count
     }
 
     private func serveUnexpected() -> Bool {
