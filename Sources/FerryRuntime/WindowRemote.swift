@@ -189,8 +189,8 @@ extension Runtime {
     /// message sent to this process served (the counts are exchanged), then a barrier.
     func quiesceSpreadWindow(_ w: Window) throws(MPIError) {
         let r = w.remote!
-        let all = Array(0..<Int32(w.size))
-        try spreadFlush(w, all)
+        // A target's late error is dropped here: the window goes away whatever it says.
+        _ = flushKeepingError(w, Array(0..<Int32(w.size)))
         let t = CommTransport(self, w.comm)
         lock()
         var sent = r.sent.map { Int64($0) }
@@ -351,10 +351,18 @@ extension Runtime {
         if e != 0 { throw MPIError(code: e, "an RMA operation failed at its target") }
     }
 
+    /// `spreadFlush`, returning a target's error instead of throwing it: the synchronization
+    /// that follows (a barrier, an unlock, a completion the others wait for) must happen anyway.
+    private func flushKeepingError(_ w: Window, _ targets: [Int32]) -> MPIError? {
+        do { try spreadFlush(w, targets) } catch { return error }
+        return nil
+    }
+
     func spreadFence(_ w: Window) throws(MPIError) {
-        try spreadFlush(w, Array(0..<Int32(w.size)))
+        let failure = flushKeepingError(w, Array(0..<Int32(w.size)))
         let rc = Collectives.barrier(CommTransport(self, w.comm))
         if rc != 0 { throw MPIError(code: rc, "MPI_Win_fence: the window's processes could not synchronize") }
+        if let failure { throw failure }
     }
 
     func spreadPost(_ w: Window, _ origins: [Int32]) {
@@ -374,11 +382,13 @@ extension Runtime {
     }
 
     func spreadComplete(_ w: Window, _ targets: [Int32]) throws(MPIError) {
-        try spreadFlush(w, targets)
-        lock(); defer { unlock() }
+        let failure = flushKeepingError(w, targets)
+        lock()
         for t in targets {
             if t == w.rank { w.remote!.completions += 1 } else { sendActiveMessage(w, to: t, RMAHeader(.complete)) }
         }
+        unlock()
+        if let failure { throw failure }
     }
 
     func spreadExposureDone(_ w: Window, blocking: Bool) -> Bool {
@@ -410,15 +420,18 @@ extension Runtime {
     /// Completes the operations to `targets`, then releases `type` locks on them (nil: none
     /// was taken, MPI_MODE_NOCHECK).
     func spreadUnlock(_ w: Window, _ targets: [Int32], _ type: Window.LockType?) throws(MPIError) {
-        try spreadFlush(w, targets)
-        guard let type else { return }
-        let exclusive = type == .exclusive
-        var h = RMAHeader(.unlock)
-        if exclusive { h.flags |= RMAHeader.exclusive }
-        lock(); defer { unlock() }
-        for t in targets {
-            if t == w.rank { releaseWindowLock(w, exclusive: exclusive) } else { sendActiveMessage(w, to: t, h) }
+        let failure = flushKeepingError(w, targets)
+        if let type {
+            let exclusive = type == .exclusive
+            var h = RMAHeader(.unlock)
+            if exclusive { h.flags |= RMAHeader.exclusive }
+            lock()
+            for t in targets {
+                if t == w.rank { releaseWindowLock(w, exclusive: exclusive) } else { sendActiveMessage(w, to: t, h) }
+            }
+            unlock()
         }
+        if let failure { throw failure }
     }
 
     private func requestLock(_ w: Window, from origin: Int32, exclusive: Bool) {
