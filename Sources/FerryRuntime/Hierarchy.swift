@@ -222,11 +222,10 @@ extension Runtime {
                                     recv: isLeader ? output + start * b : nil, blockBytes: b, root: 0)
         if rc != 0 { return rc }
         if let leaders = h.leaders {
-            // Node i's run: ranks leaderOfNode[i] ..< leaderOfNode[i + 1] (n for the last).
+            // Node i's run of the result: its ranks' blocks (byte offset, byte count).
             func run(_ i: Int) -> (Int, Int) {
-                let first = Int(h.leaderOfNode[i])
-                let end = i + 1 < nodeCount ? Int(h.leaderOfNode[i + 1]) : n
-                return (first * b, (end - first) * b)
+                let ranks = nodeRun(h, i, size: n)
+                return (ranks.lowerBound * b, ranks.count * b)
             }
             let t = CommTransport(self, leaders)
             let me = h.myNode, next = (me + 1) % nodeCount, prev = (me + nodeCount - 1) % nodeCount
